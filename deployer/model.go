@@ -1,0 +1,78 @@
+package deployer
+
+import "time"
+
+// Request asks for one workload to run one tag.
+type Request struct {
+	Workload string
+	Tag      string // "" = the workload's default tag
+	Digest   string // manifest digest from the trigger, when it carries one
+	Source   string // what asked: "distribution", "api", "labels", ...
+	Delivery string // delivery or event id from the trigger, for logs
+}
+
+// Instance states, as recorded in the store.
+const (
+	StateCreated = "created"
+	StateRunning = "running"
+	StateExited  = "exited"
+	StateMissing = "missing" // the container is gone from Docker
+)
+
+// Instance is one container the deployer created for a workload.
+type Instance struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Workload string            `json:"workload"`
+	Image    string            `json:"image"` // repository:tag
+	Tag      string            `json:"tag"`
+	Digest   string            `json:"digest,omitempty"`
+	Deploy   string            `json:"deploy"`
+	State    string            `json:"state"`
+	Address  string            `json:"address,omitempty"` // IP on the workload network
+	Created  time.Time         `json:"created"`
+	Routes   map[string]string `json:"routes,omitempty"` // host -> route id
+}
+
+// Route sends one public host to one upstream container.
+type Route struct {
+	ID        string `json:"id"`
+	Workload  string `json:"workload"`
+	Face      string `json:"face"`
+	Host      string `json:"host"`
+	Upstream  string `json:"upstream"` // host:port the proxy dials
+	Container string `json:"container"`
+}
+
+// Event is one entry of a workload's deploy history.
+type Event struct {
+	Time    time.Time     `json:"time"`
+	Deploy  string        `json:"deploy"`
+	Outcome string        `json:"outcome"` // "deployed" or "failed: <reason>"
+	Image   string        `json:"image"`
+	Digest  string        `json:"digest,omitempty"`
+	Source  string        `json:"source,omitempty"`
+	Took    time.Duration `json:"took"`
+}
+
+// ContainerSpec is everything needed to create one workload container.
+type ContainerSpec struct {
+	Name    string
+	Image   string
+	Env     []string // KEY=value, sorted
+	Port    int
+	Network string
+	Labels  map[string]string
+}
+
+// Container is the deployer's view of a Docker container.
+type Container struct {
+	ID      string
+	Name    string
+	Image   string
+	Labels  map[string]string
+	Running bool
+	State   string // Docker's state: created, running, exited, ...
+	Created time.Time
+	IPs     map[string]string // network name -> IP address
+}

@@ -1,0 +1,27 @@
+package labels
+
+// Label keys the sidecar reads or writes outside the decoded workload tree.
+// Every label tinyforge honours is declared here or in the Go types of
+// config.go, so one file lists them all.
+const (
+	// Root is the paerser root segment: every tinyforge label starts with it.
+	Root = "tinyforge"
+	// Enable marks a controller container whose labels declare workloads.
+	Enable = "tinyforge.enable"
+
+	// Managed marks a container the sidecar created; Docker alone can then
+	// tell what the sidecar owns, even when Redis lost everything.
+	Managed = "tinyforge.managed"
+	// ManagedWorkload names the workload a managed container belongs to.
+	ManagedWorkload = "tinyforge.workload"
+	// ManagedTag is the image tag a managed container runs.
+	ManagedTag = "tinyforge.tag"
+	// ManagedImage is the full image reference (repository:tag) a managed container runs.
+	ManagedImage = "tinyforge.image"
+	// ManagedDigest is the manifest digest the image resolved to at pull time.
+	ManagedDigest = "tinyforge.digest"
+	// ManagedDeploy is the id of the deploy that created a managed container.
+	ManagedDeploy = "tinyforge.deploy"
+	// ManagedPort is the container port the workload serves on.
+	ManagedPort = "tinyforge.port"
+)
