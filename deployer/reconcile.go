@@ -1,0 +1,72 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// Reconcile makes recorded instance state equal to Docker's, from one
+// container list per call whatever the number of containers: states and
+// addresses are refreshed and instances whose container is gone become
+// missing. It returns the number of records it changed.
+func (e *Engine) Reconcile(ctx context.Context) (int, error) {
+	containers, err := e.Docker.List(ctx, map[string]string{labels.Managed: "true"})
+	if err != nil {
+		return 0, fmt.Errorf("reconcile: list managed containers: %w", err)
+	}
+	instances, err := e.Store.Instances(ctx, "")
+	if err != nil {
+		return 0, fmt.Errorf("reconcile: read instances: %w", err)
+	}
+	changed := Drift(instances, containers, e.Network)
+	for _, in := range changed {
+		if err := e.Store.PutInstance(ctx, in); err != nil {
+			return 0, fmt.Errorf("reconcile: %w", err)
+		}
+		e.Log.Info().Str(logkey.Workload, in.Workload).Str(logkey.Container, in.Name).
+			Str("state", in.State).Msg("instance state changed")
+	}
+	return len(changed), nil
+}
+
+// Drift compares recorded instances with Docker's containers and returns
+// the instances whose record must change, already updated.
+func Drift(instances []Instance, containers []Container, network string) []Instance {
+	byID := make(map[string]Container, len(containers))
+	for _, c := range containers {
+		byID[c.ID] = c
+	}
+	var changed []Instance
+	for _, in := range instances {
+		next := in
+		if c, ok := byID[in.ID]; ok {
+			next.State = instanceState(c)
+			if ip := c.IPs[network]; ip != "" {
+				next.Address = ip
+			}
+		} else {
+			next.State = StateMissing
+		}
+		if next.State != in.State || next.Address != in.Address {
+			changed = append(changed, next)
+		}
+	}
+	return changed
+}
+
+// instanceState maps Docker's container state to a recorded one.
+func instanceState(c Container) string {
+	switch {
+	case c.Running:
+		return StateRunning
+	case c.State == "created":
+		return StateCreated
+	case c.State == "":
+		return StateExited
+	default:
+		return c.State // exited, dead, paused, restarting, removing
+	}
+}

@@ -1,0 +1,23 @@
+// Package logkey declares the structured log field names used across the
+// sidecar, once, so every log line spells a workload or a deploy the same way.
+package logkey
+
+const (
+	Component = "component"
+	Workload  = "workload"
+	Deploy    = "deploy_id"
+	Container = "container"
+	Image     = "image"
+	Tag       = "tag"
+	Digest    = "digest"
+	Face      = "face"
+	Host      = "host"
+	Route     = "route"
+	Upstream  = "upstream"
+	Source    = "source"
+	Delivery  = "delivery"
+	Outcome   = "outcome"
+	Took      = "took"
+	Step      = "step"
+	Label     = "label"
+)
