@@ -1,0 +1,38 @@
+package redisstore
+
+// DefaultPrefix starts every key the sidecar writes. It must stay outside
+// Traefik's KV root ("traefik"), which Traefik scans and watches.
+const DefaultPrefix = "tinyforge:"
+
+// HistoryLen is roughly how many events each workload's history keeps
+// (XADD MAXLEN ~: Redis trims whole nodes, so a few more may remain).
+const HistoryLen = 1000
+
+// eventField is the one stream field holding an event as JSON.
+const eventField = "event"
+
+// keys is the whole key layout, in one place. Workload names are used
+// verbatim inside keys.
+type keys struct{ prefix string }
+
+// instances is a hash: container id -> Instance JSON.
+func (k keys) instances() string { return k.prefix + "instances" }
+
+// workloadInstances is a set of container ids, the index for one workload.
+func (k keys) workloadInstances(workload string) string {
+	return k.prefix + "workload:" + workload + ":instances"
+}
+
+// routes is a hash: route id -> Route JSON.
+func (k keys) routes() string { return k.prefix + "routes" }
+
+// workloadRoutes is a set of route ids, the index for one workload.
+func (k keys) workloadRoutes(workload string) string {
+	return k.prefix + "workload:" + workload + ":routes"
+}
+
+// events is a stream of one workload's deploy history.
+func (k keys) events(workload string) string { return k.prefix + "events:" + workload }
+
+// seq is a counter that only grows.
+func (k keys) seq(name string) string { return k.prefix + "seq:" + name }
