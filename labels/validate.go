@@ -1,0 +1,126 @@
+package labels
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Validate reports every problem of every workload at once, in workload
+// name order; each error is an *Error naming its label.
+func (c *Controller) Validate() error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(c.Workloads)) {
+		w := c.Workloads[name]
+		if w == nil {
+			continue
+		}
+		if w.Name == "" { // built by hand rather than by Decode
+			named := *w
+			named.Name = name
+			w = &named
+		}
+		errs = append(errs, w.problems()...)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of the workload at once (errors.Join of
+// *Error), so a user fixes a controller in one round.
+func (w *Workload) Validate() error { return errors.Join(w.problems()...) }
+
+var (
+	// dnsLabel is what a workload name must be: it ends up in container
+	// names, host names and Redis keys.
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	// tagPattern is the Docker tag grammar.
+	tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	// repoPattern is the Docker repository grammar (distribution/reference):
+	// an optional registry host[:port]/ then lowercase path components.
+	repoPattern = func() *regexp.Regexp {
+		const (
+			alnum     = `[a-z0-9]+`
+			component = alnum + `(?:(?:[._]|__|-+)` + alnum + `)*`
+			hostPart  = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+			host      = `(?:` + hostPart + `(?:\.` + hostPart + `)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?`
+		)
+		return regexp.MustCompile(`^(?:` + host + `/)?` + component + `(?:/` + component + `)*$`)
+	}()
+)
+
+// problems lists every problem of the workload, each naming its label.
+func (w *Workload) problems() []error {
+	var errs []error
+	bad := func(key, value, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Value: value, Workload: w.Name, Reason: fmt.Sprintf(format, args...)})
+	}
+	prefix := Root + "." + workloadsKey + "." + w.Name
+
+	if !dnsLabel.MatchString(w.Name) {
+		bad(prefix, w.Name, "workload name %q must be a DNS label: 1-63 lowercase letters, digits or '-', not starting or ending with '-'", w.Name)
+	}
+	if reason := imageProblem(w.Image); reason != "" {
+		bad(prefix+".image", w.Image, "%s", reason)
+	}
+
+	needsPort := w.Healthcheck != ""
+	for _, f := range w.Faces {
+		needsPort = needsPort || f.Enabled()
+	}
+	switch {
+	case w.Port < 0 || w.Port > 65535:
+		bad(prefix+".port", strconv.Itoa(w.Port), "%d is out of range (1-65535)", w.Port)
+	case w.Port == 0 && needsPort:
+		bad(prefix+".port", "", "missing: the container port is required when the workload has a healthcheck or an enabled face")
+	}
+
+	if hc := w.Healthcheck; hc != "" {
+		if !strings.HasPrefix(hc, "/") || strings.ContainsFunc(hc, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			bad(prefix+".healthcheck", hc, "%q must be a URL path starting with / and without spaces, e.g. /healthz", hc)
+		}
+	}
+	if w.HealthTimeout < 0 {
+		bad(prefix+".healthTimeout", w.HealthTimeout.String(), "%s is negative", w.HealthTimeout)
+	}
+	if w.DefaultTag != "" && !tagPattern.MatchString(w.DefaultTag) {
+		bad(prefix+".defaultTag", w.DefaultTag, "%q is not a valid image tag (up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')", w.DefaultTag)
+	}
+	if w.MaxInstances < 0 {
+		bad(prefix+".maxInstances", strconv.Itoa(w.MaxInstances), "%d is negative (0 and 1 both mean strict blue-green)", w.MaxInstances)
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Env)) {
+		if strings.ContainsAny(name, "=\x00") {
+			// The value may be a secret: it is not copied into the error.
+			bad(prefix+".env."+name, "", "environment variable name %q must not contain '=' or NUL", name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Faces)) {
+		f := w.Faces[name]
+		if f != nil && (f.TargetPort < 0 || f.TargetPort > 65535) {
+			bad(prefix+".faces."+name+".targetPort", strconv.Itoa(f.TargetPort), "%d is out of range (1-65535; 0 or unset means the workload port)", f.TargetPort)
+		}
+	}
+	return errs
+}
+
+// imageProblem checks that image is a repository without tag or digest:
+// the tag comes from the webhook or defaultTag, and the digest is resolved
+// at pull time.
+func imageProblem(image string) string {
+	switch {
+	case image == "":
+		return "missing: set the image repository, e.g. registry.example.com/team/web"
+	case strings.Contains(image, "@"):
+		return fmt.Sprintf("%q has a digest: give the repository only; the tag comes from the webhook or defaultTag", image)
+	case strings.Contains(image[strings.LastIndex(image, "/")+1:], ":"):
+		return fmt.Sprintf("%q has a tag: give the repository only and put the tag in defaultTag", image)
+	case len(image) > 255 || !repoPattern.MatchString(image):
+		return fmt.Sprintf("%q is not a valid image repository: [host[:port]/]path, path components in lowercase letters, digits and . _ -", image)
+	}
+	return ""
+}
