@@ -1,0 +1,85 @@
+package dockerhost
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/tinyforge/tinyforge/deployer"
+)
+
+// Create creates the container of spec, attached to spec.Network only and
+// restarted by the engine unless stopped. It is created unprivileged, with
+// no host networking and no added capabilities, whatever the image asks.
+func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string, error) {
+	cfg := &container.Config{
+		Image:  spec.Image,
+		Env:    spec.Env,
+		Labels: spec.Labels,
+	}
+	if spec.Port > 0 {
+		cfg.ExposedPorts = nat.PortSet{nat.Port(strconv.Itoa(spec.Port) + "/tcp"): {}}
+	}
+	hostCfg := &container.HostConfig{
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		Privileged:    false,
+		CapAdd:        nil,
+		NetworkMode:   container.NetworkMode(spec.Network),
+	}
+	var netCfg *network.NetworkingConfig
+	if spec.Network != "" {
+		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {}}}
+	}
+	resp, err := h.engine.ContainerCreate(ctx, cfg, hostCfg, netCfg, nil, spec.Name)
+	if err != nil {
+		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)
+	}
+	return resp.ID, nil
+}
+
+// Start starts a created container.
+func (h *Host) Start(ctx context.Context, id string) error {
+	if err := h.engine.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", short(id), err)
+	}
+	return nil
+}
+
+// Stop sends the container its stop signal and kills it after grace
+// (rounded up to whole seconds, the engine's unit). A container already
+// gone counts as stopped.
+func (h *Host) Stop(ctx context.Context, id string, grace time.Duration) error {
+	secs := int((grace + time.Second - 1) / time.Second)
+	if secs < 0 {
+		secs = 0
+	}
+	err := h.engine.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: %w", short(id), err)
+	}
+	return nil
+}
+
+// Remove force-removes the container and its anonymous volumes. A container
+// already gone is not an error.
+func (h *Host) Remove(ctx context.Context, id string) error {
+	err := h.engine.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", short(id), err)
+	}
+	return nil
+}
+
+// short abbreviates a 64-hex container id for messages; names pass unchanged.
+func short(id string) string {
+	if len(id) == 64 {
+		return id[:12]
+	}
+	return id
+}

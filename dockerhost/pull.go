@@ -1,0 +1,74 @@
+package dockerhost
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/pkg/jsonmessage"
+)
+
+// Pull pulls ref and returns the manifest digest it resolved to in ref's
+// repository ("" when the engine records none). The engine answers 200
+// before the pull is done and reports failures inside the progress stream,
+// so the whole stream is read and any error in it fails the pull.
+func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	auth, err := h.registryAuth(ref)
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	body, err := h.engine.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	err = jsonmessage.DisplayJSONMessagesStream(body, io.Discard, 0, false, nil)
+	_ = body.Close()
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	if c, ok := named.(reference.Canonical); ok {
+		return c.Digest().String(), nil
+	}
+	inspect, err := h.engine.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("pull %s: inspect: %w", ref, err)
+	}
+	return repoDigest(named.Name(), inspect.RepoDigests), nil
+}
+
+// registryAuth encodes the X-Registry-Auth header. It is always sent, empty
+// when anonymous: a header the engine cannot decode is silently ignored.
+func (h *Host) registryAuth(ref string) (string, error) {
+	var ac registry.AuthConfig
+	if h.PullAuth != nil {
+		if c, ok := h.PullAuth(ref); ok {
+			ac = c
+		}
+	}
+	return registry.EncodeAuthConfig(ac)
+}
+
+// repoDigest returns the digest of the RepoDigests entry ("repo@sha256:…")
+// whose repository is repo (fully qualified, as reference.Named.Name gives).
+func repoDigest(repo string, repoDigests []string) string {
+	for _, rd := range repoDigests {
+		name, dgst, ok := strings.Cut(rd, "@")
+		if !ok {
+			continue
+		}
+		n, err := reference.ParseNormalizedNamed(name)
+		if err != nil || n.Name() != repo {
+			continue
+		}
+		return dgst
+	}
+	return ""
+}
