@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -34,6 +35,8 @@ type Config struct {
 	// UpstreamByName makes routes dial the container by name (for proxies
 	// inside the Docker network) instead of by IP (for proxies on the host).
 	UpstreamByName bool
+	// Labels are added to every container created (the managed labels win).
+	Labels map[string]string
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
@@ -193,7 +196,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 		Env:     envList(d.w.Env),
 		Port:    d.w.Port,
 		Network: d.Network,
-		Labels: map[string]string{
+		Labels: withLabels(d.Labels, map[string]string{
 			labels.Managed:         "true",
 			labels.ManagedWorkload: d.w.Name,
 			labels.ManagedTag:      d.tag,
@@ -201,7 +204,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 			labels.ManagedDigest:   digest,
 			labels.ManagedDeploy:   d.id,
 			labels.ManagedPort:     strconv.Itoa(d.w.Port),
-		},
+		}),
 	}
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
@@ -308,6 +311,16 @@ func (d *deploy) record(ctx context.Context, res Result, err error) {
 	if err := d.Store.AppendEvent(context.WithoutCancel(ctx), d.w.Name, ev); err != nil {
 		d.log.Error().Err(err).Msg("record deploy event")
 	}
+}
+
+// withLabels returns extra overlaid with own: own keys always win.
+func withLabels(extra, own map[string]string) map[string]string {
+	out := maps.Clone(extra)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, own)
+	return out
 }
 
 // envList turns the env map into sorted KEY=value pairs.

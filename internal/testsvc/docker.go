@@ -122,6 +122,9 @@ type ImageSpec struct {
 
 var buildSeq atomic.Int64
 
+// buildLabel makes every build unique (see BuildImageSpec).
+const buildLabel = "tinyforge.test-build"
+
 // BuildImage builds ref FROM scratch holding the testapp binary as /app,
 // with one ENV line per entry of env, and removes it at cleanup. It returns
 // the image id.
@@ -149,10 +152,6 @@ func BuildImageSpec(t testing.TB, cli *client.Client, ref string, spec ImageSpec
 		Tags:        []string{ref},
 		Remove:      true,
 		ForceRemove: true,
-		Labels: map[string]string{
-			RunLabel:               RunID,
-			"tinyforge.test-build": fmt.Sprintf("%s-%d", RunID, buildSeq.Add(1)),
-		},
 	})
 	if err != nil {
 		t.Fatalf("build image %s: %v", ref, err)
@@ -187,7 +186,11 @@ func imageContext(bin string, spec ImageSpec) (io.Reader, error) {
 		return nil, err
 	}
 	var df strings.Builder
-	df.WriteString("FROM scratch\nCOPY app /app\n")
+	// Labels first, in one instruction: the legacy builder commits an
+	// intermediate image per instruction, and each must carry the run
+	// label so that a sweep finds it.
+	fmt.Fprintf(&df, "FROM scratch\nLABEL %s=%s %s=%s\nCOPY app /app\n",
+		RunLabel, RunID, buildLabel, dockerfileQuote(fmt.Sprintf("%s-%d", RunID, buildSeq.Add(1))))
 	keys := make([]string, 0, len(spec.Env))
 	for k := range spec.Env {
 		keys = append(keys, k)

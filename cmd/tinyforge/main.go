@@ -1,0 +1,32 @@
+// Command tinyforge turns tinyforge.* container labels into running,
+// routed containers, deployed blue-green on every registry push.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/tinyforge/tinyforge/sidecar"
+)
+
+const usage = `usage: tinyforge <command> [flags]
+
+commands:
+  sidecar   run the daemon (tinyforge sidecar -h lists its flags)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "sidecar":
+		os.Exit(sidecar.Main(os.Args[2:], os.Stderr))
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "tinyforge: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}

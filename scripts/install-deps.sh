@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the services tinyforge's tests and demo run on loopback
+# (redis-server, docker-registry, caddy) from Debian packages when missing.
+# As root on Debian/Ubuntu it installs them; elsewhere it says what to install.
+set -euo pipefail
+
+need=()
+command -v redis-server    >/dev/null || need+=(redis-server)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v caddy           >/dev/null || need+=(caddy)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "installing ${need[*]} from Debian packages" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  exit 0
+fi
+echo "missing: ${need[*]}" >&2
+echo "install them, e.g.: sudo apt-get install ${need[*]}" >&2
+exit 1

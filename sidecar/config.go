@@ -1,0 +1,166 @@
+package sidecar
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the daemon. Each one is a flag with an
+// environment twin (TINYFORGE_<FLAG>); a flag given on the command line
+// wins over the environment, which wins over the default.
+type Config struct {
+	Listen         string
+	RedisURL       string
+	RedisPrefix    string
+	Proxy          string
+	CaddyAdmin     string
+	CaddyListen    string
+	CaddyServer    string
+	WebhookToken   string
+	APIToken       string
+	Network        string
+	Domain         string
+	UpstreamByName bool
+	Labels         map[string]string
+
+	Drain          time.Duration
+	StopGrace      time.Duration
+	ReconcileEvery time.Duration
+	ShutdownGrace  time.Duration
+
+	LogLevel  string
+	LogFormat string
+}
+
+// Parse reads the flags in args, with environment twins from getenv.
+func Parse(args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("tinyforge sidecar", flag.ContinueOnError)
+	e := envFlags{fs: fs, getenv: getenv}
+	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
+	e.str(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
+	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
+	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy or none")
+	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
+	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
+	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
+	e.str(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
+	e.str(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
+	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
+	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
+	e.boolean(&c.UpstreamByName, "upstream-by-name", false, "proxy dials containers by name (proxy inside the Docker network) instead of IP")
+	e.duration(&c.Drain, "drain", 2*time.Second, "time the old container keeps serving after the switch")
+	e.duration(&c.StopGrace, "stop-grace", 10*time.Second, "time a stopping container gets before it is killed")
+	e.duration(&c.ReconcileEvery, "reconcile-interval", 5*time.Second, "interval of the reconcile pass")
+	e.duration(&c.ShutdownGrace, "shutdown-grace", 60*time.Second, "time a deploy in flight gets to finish on shutdown")
+	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if e.err != nil {
+		return c, e.err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	switch c.Proxy {
+	case "caddy", "none":
+	default:
+		return fmt.Errorf("--proxy %q: want caddy or none", c.Proxy)
+	}
+	if c.Network == "" {
+		return fmt.Errorf("--network is required")
+	}
+	if c.ReconcileEvery <= 0 {
+		return fmt.Errorf("--reconcile-interval must be positive, got %s", c.ReconcileEvery)
+	}
+	return nil
+}
+
+// EnvName is the environment twin of a flag: listen -> TINYFORGE_LISTEN.
+func EnvName(flagName string) string {
+	return "TINYFORGE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envFlags defines flags whose defaults come from their environment twins.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	err    error
+}
+
+func (e *envFlags) lookup(name, def string) string {
+	if v := e.getenv(EnvName(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envFlags) usage(name, usage string) string {
+	return usage + " (env " + EnvName(name) + ")"
+}
+
+func (e *envFlags) str(p *string, name, def, usage string) {
+	e.fs.StringVar(p, name, e.lookup(name, def), e.usage(name, usage))
+}
+
+func (e *envFlags) boolean(p *bool, name string, def bool, usage string) {
+	v, err := strconv.ParseBool(e.lookup(name, strconv.FormatBool(def)))
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+	}
+	e.fs.BoolVar(p, name, v, e.usage(name, usage))
+}
+
+func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, usage string) {
+	v, err := time.ParseDuration(e.lookup(name, def.String()))
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+	}
+	e.fs.DurationVar(p, name, v, e.usage(name, usage))
+}
+
+func (e *envFlags) labels(p *map[string]string, name, usage string) {
+	*p = map[string]string{}
+	v := labelsValue{m: *p}
+	if err := v.Set(e.lookup(name, "")); err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+	}
+	e.fs.Var(v, name, e.usage(name, usage))
+}
+
+// labelsValue parses "k=v,k2=v2" into a map; tinyforge.* keys are refused
+// because the sidecar's own labels must not be forged.
+type labelsValue struct{ m map[string]string }
+
+func (l labelsValue) String() string { return "" }
+
+func (l labelsValue) Set(s string) error {
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("label %q: want key=value", kv)
+		}
+		if strings.HasPrefix(k, "tinyforge.") && k != "tinyforge.test-run" {
+			return fmt.Errorf("label %q: tinyforge.* labels are the sidecar's own", k)
+		}
+		l.m[k] = v
+	}
+	return nil
+}
+
+// osGetenv is the real environment.
+var osGetenv = os.Getenv

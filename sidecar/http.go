@@ -1,0 +1,83 @@
+package sidecar
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+)
+
+// maxBody bounds every request body the sidecar reads.
+const maxBody = 1 << 20
+
+// apiError is an error with the HTTP status it maps to. Handlers return
+// errors; handle() turns them into status, JSON body and one log line.
+type apiError struct {
+	Status int
+	Msg    string
+}
+
+func (e *apiError) Error() string { return e.Msg }
+
+func errorf(status int, msg string) error { return &apiError{Status: status, Msg: msg} }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc: an *apiError keeps its status, any other
+// error is a 500 whose detail goes to the log only.
+func handle(log zerolog.Logger, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
+			ae = &apiError{Status: http.StatusInternalServerError, Msg: "internal error"}
+		} else {
+			log.Warn().Int("status", ae.Status).Str("path", r.URL.Path).Str("error", ae.Msg).Msg("request refused")
+		}
+		writeJSON(w, ae.Status, map[string]string{"error": ae.Msg})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// bearer checks "Authorization: Bearer <token>" in constant time. An
+// empty configured token never matches.
+func bearer(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// requireToken guards management endpoints: with no token configured they
+// are disabled, not open.
+func requireToken(token string, next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if token == "" {
+			return errorf(http.StatusForbidden, "management API disabled: set --api-token")
+		}
+		if !bearer(r, token) {
+			return errorf(http.StatusUnauthorized, "missing or wrong bearer token")
+		}
+		return next(w, r)
+	}
+}
+
+func (s *Sidecar) routes() http.Handler {
+	r := mux.NewRouter()
+	h := func(f handlerFunc) http.HandlerFunc { return handle(s.log, f) }
+	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
+	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)
+	r.Handle("/v1/workloads", h(requireToken(s.cfg.APIToken, s.listWorkloads))).Methods(http.MethodGet)
+	return r
+}

@@ -1,0 +1,157 @@
+// Package sidecar is the composition root of the tinyforge daemon: it reads
+// the config, wires Docker, Redis, the proxy plugin and the deployer
+// together, serves the webhook and management API, and runs the controller
+// watch and reconcile loops until shutdown.
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/dockerhost"
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/proxyplug"
+	"github.com/tinyforge/tinyforge/proxyplug/caddy"
+	"github.com/tinyforge/tinyforge/redisstore"
+)
+
+// Sidecar is one running daemon.
+type Sidecar struct {
+	cfg         Config
+	log         zerolog.Logger
+	docker      *dockerhost.Host
+	store       *redisstore.Store
+	engine      *deployer.Engine
+	queue       *deployer.Queue
+	controllers *Controllers
+}
+
+// New connects to Docker and Redis and wires the components.
+func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) {
+	docker, err := dockerhost.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	docker.NetworkLabels = cfg.Labels
+	store, err := redisstore.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := newProxy(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store}
+	s.engine = deployer.New(deployer.Config{
+		Docker:         docker,
+		Proxy:          proxy,
+		Store:          store,
+		Network:        cfg.Network,
+		Domain:         cfg.Domain,
+		Drain:          cfg.Drain,
+		StopGrace:      cfg.StopGrace,
+		UpstreamByName: cfg.UpstreamByName,
+		Labels:         cfg.Labels,
+		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
+	})
+	s.queue = deployer.NewQueue(s.runDeploy)
+	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
+	return s, nil
+}
+
+// newProxy builds the proxy plugin named by --proxy.
+func newProxy(cfg Config) (deployer.Proxy, error) {
+	switch cfg.Proxy {
+	case "caddy":
+		return caddy.New(caddy.Options{
+			AdminURL: cfg.CaddyAdmin,
+			Server:   cfg.CaddyServer,
+			Listen:   strings.Split(cfg.CaddyListen, ","),
+		}), nil
+	case "none":
+		return proxyplug.None{}, nil
+	}
+	return nil, fmt.Errorf("unknown proxy %q", cfg.Proxy)
+}
+
+// runDeploy executes one queued request against the workload's current config.
+func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
+	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
+	w := s.controllers.Workload(req.Workload)
+	if w == nil {
+		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
+		return
+	}
+	res, err := s.engine.Deploy(ctx, w, req)
+	if err == nil && res.Noop {
+		log.Info().Str(logkey.Image, res.Image).Str(logkey.Digest, res.Digest).Msg("already running this image: nothing to do")
+	}
+}
+
+// Run serves until ctx ends, then shuts down: the HTTP server stops taking
+// requests, queued deploys are dropped and a deploy in flight gets
+// ShutdownGrace to finish before it is cancelled at its next step.
+func (s *Sidecar) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	s.log.Info().Str("listen", ln.Addr().String()).Str("proxy", s.cfg.Proxy).Str("network", s.cfg.Network).Msg("sidecar started")
+
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.controllers.Run(loopCtx) })
+	wg.Go(func() { s.reconcileLoop(loopCtx) })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	s.log.Info().Msg("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	s.queue.Close(s.cfg.ShutdownGrace)
+	stopLoops()
+	wg.Wait()
+	s.store.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// reconcileLoop refreshes recorded state from Docker every interval.
+func (s *Sidecar) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ReconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.engine.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("reconcile")
+		}
+	}
+}

@@ -1,0 +1,422 @@
+// Package e2e drives the real tinyforge binary against the real Docker
+// Engine, a real docker-registry sending notifications, a real redis-server
+// and a real Caddy, all private to the test and removed at its end.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testsvc"
+	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/webhook"
+)
+
+var stackSeq atomic.Int32
+
+// stack is one sidecar with its own registry, Redis, Caddy and network,
+// and one workload whose controller the test creates.
+type stack struct {
+	t        *testing.T
+	cli      *client.Client
+	registry *testsvc.RegistryServer
+	caddy    *testsvc.CaddyServer
+	hooks    *hookRecorder
+
+	sidecarURL string
+	apiToken   string
+	network    string
+	workload   string
+	repo       string // image repository of the workload, without tag
+	host       string // public host of the workload's face
+	base       string // image every version is derived from
+	logPath    string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	cli := testsvc.Docker(t)
+	n := stackSeq.Add(1)
+	s := &stack{
+		t:        t,
+		cli:      cli,
+		apiToken: "api-" + testsvc.RunID,
+		network:  fmt.Sprintf("tf-e2e-%s-%d", testsvc.RunID, n),
+		workload: fmt.Sprintf("e2e%s%d", testsvc.RunID, n),
+	}
+	s.host = s.workload + ".e2e.test"
+	redis := testsvc.Redis(t)
+	s.caddy = testsvc.Caddy(t)
+	port := testsvc.FreePort(t)
+	s.sidecarURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	webhookToken := "hook-" + testsvc.RunID
+	s.hooks = newHookRecorder(t, s.sidecarURL+"/v1/hooks/distribution")
+	s.registry = testsvc.Registry(t, &testsvc.Notify{URL: s.hooks.URL(), Token: webhookToken})
+	s.repo = s.registry.Ref("e2e-" + s.workload + "/app")
+	t.Cleanup(s.removeWorkloadContainers) // runs after the sidecar stops
+
+	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
+	s.startSidecar(redis.URL, port, webhookToken)
+	s.base = fmt.Sprintf("tf-e2e-base-%s-%d:latest", testsvc.RunID, n)
+	testsvc.BuildImage(t, cli, s.base, nil)
+	return s
+}
+
+var sidecarBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "tinyforge-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "tinyforge")
+	cmd := exec.Command("go", "build", "-race", "-o", bin, "github.com/tinyforge/tinyforge/cmd/tinyforge")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
+	t := s.t
+	bin, err := sidecarBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "sidecar",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--redis-prefix", "tf-e2e:"+s.workload+":",
+		"--proxy", "caddy",
+		"--caddy-admin", s.caddy.AdminURL,
+		"--caddy-listen", s.caddy.HTTPAddr,
+		"--network", s.network,
+		"--domain", "e2e.test",
+		"--drain", "1s",
+		"--stop-grace", "5s",
+		"--reconcile-interval", "1s",
+		"--labels", testsvc.RunLabel+"="+testsvc.RunID,
+		"--log-format", "json", "--log-level", "debug",
+	)
+	// Secrets and the Redis URL come through the environment twins.
+	cmd.Env = append(os.Environ(),
+		"TINYFORGE_REDIS_URL="+redisURL,
+		"TINYFORGE_WEBHOOK_TOKEN="+webhookToken,
+		"TINYFORGE_API_TOKEN="+s.apiToken,
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("sidecar exited uncleanly on SIGINT: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("sidecar did not stop within 30s of SIGINT")
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(s.logPath)
+			if len(out) > 20000 {
+				out = out[len(out)-20000:]
+			}
+			t.Logf("sidecar log (tail):\n%s", out)
+		}
+	})
+	eventually(t, 15*time.Second, "sidecar healthy", func() bool {
+		resp, err := http.Get(s.sidecarURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// controllerLabels are the labels of a controller declaring the workload.
+func (s *stack) controllerLabels(extra map[string]string) map[string]string {
+	w := "tinyforge.workloads." + s.workload + "."
+	l := map[string]string{
+		labels.Enable:             "true",
+		testsvc.RunLabel:          testsvc.RunID,
+		"com.docker.compose.x":    "ignored",
+		w + "image":               s.repo,
+		w + "port":                "8080",
+		w + "healthcheck":         "/health",
+		w + "healthTimeout":       "5s",
+		w + "faces.www.subdomain": s.workload,
+	}
+	for k, v := range extra {
+		l[k] = v
+	}
+	return l
+}
+
+// startController runs a controller container carrying lbls. It never
+// talks to Docker: it only carries labels.
+func (s *stack) startController(name string, lbls map[string]string) string {
+	t := s.t
+	ctx := context.Background()
+	resp, err := s.cli.ContainerCreate(ctx, &container.Config{Image: s.base, Labels: lbls}, nil, nil, nil,
+		fmt.Sprintf("tf-e2e-ctl-%s-%s", s.workload, name))
+	if err != nil {
+		t.Fatalf("create controller: %v", err)
+	}
+	t.Cleanup(func() { s.removeContainer(resp.ID) })
+	if err := s.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("start controller: %v", err)
+	}
+	return resp.ID
+}
+
+func (s *stack) removeContainer(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		s.t.Errorf("remove container %s: %v", id, err)
+	}
+}
+
+// removeWorkloadContainers removes what the sidecar created for the
+// workload, and its network.
+func (s *stack) removeWorkloadContainers() {
+	for _, c := range s.workloadContainers(true) {
+		s.removeContainer(c.ID)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.cli.NetworkRemove(ctx, s.network); err != nil && !cerrdefs.IsNotFound(err) {
+		s.t.Errorf("remove network %s: %v", s.network, err)
+	}
+}
+
+// workloadContainers lists the workload's managed containers.
+func (s *stack) workloadContainers(all bool) []container.Summary {
+	s.t.Helper()
+	f := filters.NewArgs(
+		filters.Arg("label", labels.Managed+"=true"),
+		filters.Arg("label", labels.ManagedWorkload+"="+s.workload))
+	cs, err := s.cli.ContainerList(context.Background(), container.ListOptions{All: all, Filters: f})
+	if err != nil {
+		s.t.Fatalf("list workload containers: %v", err)
+	}
+	return cs
+}
+
+// version derives an image of the workload for tag from the base image:
+// a committed container, so no build context is uploaded per version.
+func (s *stack) version(tag string, env ...string) string {
+	t := s.t
+	ctx := context.Background()
+	ref := s.repo + ":" + tag
+	c, err := s.cli.ContainerCreate(ctx, &container.Config{Image: s.base}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatalf("create for commit: %v", err)
+	}
+	defer s.removeContainer(c.ID)
+	changes := []string{"ENV APP_VERSION=" + tag, "LABEL " + testsvc.RunLabel + "=" + testsvc.RunID}
+	for _, e := range env {
+		changes = append(changes, "ENV "+e)
+	}
+	img, err := s.cli.ContainerCommit(ctx, c.ID, container.CommitOptions{Reference: ref, Changes: changes})
+	if err != nil {
+		t.Fatalf("commit %s: %v", ref, err)
+	}
+	// Registered after the base image's cleanup, so it runs before it.
+	t.Cleanup(func() {
+		_, err := s.cli.ImageRemove(context.Background(), img.ID, image.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove image %s: %v", ref, err)
+		}
+	})
+	return ref
+}
+
+// push pushes a version to the registry, which notifies the sidecar.
+func (s *stack) push(tag string, env ...string) time.Time {
+	ref := s.version(tag, env...)
+	testsvc.Push(s.t, s.cli, ref)
+	return time.Now()
+}
+
+// get fetches path through Caddy for the workload's public host.
+func (s *stack) get(client *http.Client, path string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.caddy.HTTPAddr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = s.host
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// waitServed waits until the public host serves version and returns when
+// it first did.
+func (s *stack) waitServed(version string, within time.Duration) time.Time {
+	s.t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var served time.Time
+	eventually(s.t, within, version+" served through caddy", func() bool {
+		code, body, err := s.get(client, "/")
+		if err == nil && code == 200 && body == version {
+			served = time.Now()
+			return true
+		}
+		return false
+	})
+	return served
+}
+
+// status reads the sidecar's view of the workload through its API.
+func (s *stack) status() workloadStatus {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.sidecarURL+"/v1/workloads", nil)
+	req.Header.Set("Authorization", "Bearer "+s.apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("GET /v1/workloads: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Workloads map[string]workloadStatus `json:"workloads"`
+		Problems  map[string][]string       `json:"problems"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		s.t.Fatalf("GET /v1/workloads: %d, %v", resp.StatusCode, err)
+	}
+	st := out.Workloads[s.workload]
+	st.Declared = st.Config != nil
+	st.Problems = out.Problems
+	return st
+}
+
+type workloadStatus struct {
+	Config    *json.RawMessage    `json:"config"`
+	Instances []deployer.Instance `json:"instances"`
+	Routes    []deployer.Route    `json:"routes"`
+	History   []deployer.Event    `json:"history"`
+	Declared  bool                `json:"-"`
+	Problems  map[string][]string `json:"-"`
+}
+
+// outcomes counts the workload's history by outcome for one image.
+func (st workloadStatus) outcomes(image string) map[string]int {
+	out := map[string]int{}
+	for _, ev := range st.History {
+		if ev.Image == image {
+			o := ev.Outcome
+			if strings.HasPrefix(o, "failed") {
+				o = "failed"
+			}
+			out[o]++
+		}
+	}
+	return out
+}
+
+// hookRecorder sits between the registry and the sidecar: it records every
+// delivery (to replay it later) and forwards it unchanged.
+type hookRecorder struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []delivery
+}
+
+type delivery struct {
+	At          time.Time
+	ContentType string
+	Auth        string
+	Body        []byte
+	Status      int
+}
+
+func newHookRecorder(t *testing.T, target string) *hookRecorder {
+	h := &hookRecorder{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		d := delivery{At: time.Now(), ContentType: r.Header.Get("Content-Type"), Auth: r.Header.Get("Authorization"), Body: body}
+		d.Status = d.send(target)
+		h.mu.Lock()
+		h.got = append(h.got, d)
+		h.mu.Unlock()
+		w.WriteHeader(d.Status)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookRecorder) URL() string { return h.srv.URL }
+
+// send posts the delivery to url and returns the status (0 on error).
+func (d delivery) send(url string) int {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(d.Body))
+	req.Header.Set("Content-Type", d.ContentType)
+	req.Header.Set("Authorization", d.Auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// pushOf returns the first recorded delivery that carries a tagged
+// manifest push of tag.
+func (h *hookRecorder) pushOf(tag string) (delivery, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.got {
+		pushes, _ := webhook.ParseDistribution(d.ContentType, d.Body)
+		for _, p := range pushes {
+			if p.Tag == tag {
+				return d, true
+			}
+		}
+	}
+	return delivery{}, false
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
