@@ -28,6 +28,9 @@ func (s *Sidecar) distributionHook(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	pushes, err := webhook.ParseDistribution(r.Header.Get("Content-Type"), body)
+	if errors.Is(err, webhook.ErrContentType) {
+		return errorf(http.StatusUnsupportedMediaType, err.Error())
+	}
 	if err != nil {
 		return errorf(http.StatusBadRequest, err.Error())
 	}
