@@ -4,6 +4,7 @@
 package labels
 
 import (
+	"math"
 	"time"
 
 	"github.com/traefik/paerser/types"
@@ -12,7 +13,17 @@ import (
 // Controller is the root of the label tree of one controller container.
 type Controller struct {
 	Enable    bool                 `description:"Marks this container as a tinyforge controller."`
-	Workloads map[string]*Workload `description:"Workloads this controller declares, by name."`
+	Settings  Settings             `description:"Deployment settings shared by the workloads."`
+	Workloads map[string]*Workload `description:"Workloads this controller declares, by name (a DNS label: lowercase letters, digits, '-')."`
+}
+
+// Settings are the global deployment settings a controller may set. The
+// security policy (allowed volume paths, allowed image prefixes) is not
+// among them: it is a sidecar flag, so a controller cannot widen it.
+type Settings struct {
+	Network        string `description:"Docker network the workload containers join." default:"the sidecar's --network"`
+	Domain         string `description:"Domain of faces that name none." default:"the sidecar's --domain"`
+	BaseVolumePath string `description:"Absolute host directory holding instance, stage and project volumes; it must lie under the sidecar's allowed volume paths."`
 }
 
 // Workload is the config of one deployable service.
@@ -20,21 +31,40 @@ type Workload struct {
 	// Name is the map key the workload was declared under; not a label.
 	Name string `label:"-"`
 
-	Image         string            `description:"Fully qualified image repository, without tag."`
-	Port          int               `description:"Container port the workload serves HTTP on."`
-	Healthcheck   string            `description:"HTTP path polled until 2xx before traffic switches; empty disables."`
-	HealthTimeout types.Duration    `description:"How long the health check may take (default 60s)."`
-	DefaultTag    string            `description:"Tag deployed when a trigger names none (default latest)."`
-	MaxInstances  int               `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
-	Env           map[string]string `description:"Environment variables of the container."`
-	Faces         map[string]*Face  `description:"Public routes to the workload, by name."`
+	Image         string             `description:"Fully qualified image repository, without tag or digest."`
+	Registry      string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`
+	Port          int                `description:"Container port the workload serves HTTP on (1-65535); required with a healthcheck or an enabled face."`
+	Healthcheck   string             `description:"HTTP path polled until 2xx before traffic switches; empty disables."`
+	HealthTimeout types.Duration     `description:"How long the health check may take: 90s, 5m, or a number of seconds." default:"60s"`
+	DefaultTag    string             `description:"Tag deployed when a trigger names none; must be allowed by tags." default:"latest"`
+	Tags          string             `description:"Which pushed tags may deploy; empty allows all. Comma-separated globs (v*,stable) or one Go regexp between slashes (/^v[0-9]+[.][0-9]+$/); either way the pattern must match the whole tag."`
+	MaxInstances  int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
+	CPULimit      float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
+	MemoryLimit   int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
+	Command       Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
+	Entrypoint    Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
+	Env           map[string]string  `description:"Environment variables of the container."`
+	Volumes       map[string]*Volume `description:"Volumes mounted into the container, by name (letters, digits, '_', '-')."`
+	Faces         map[string]*Face   `description:"Public routes to the workload, by name."`
 }
 
 // Face is one public route to a workload.
 type Face struct {
-	Subdomain  string `description:"Host label in front of the domain."`
-	Domain     string `description:"Domain of the route (default: the sidecar's domain)."`
-	TargetPort int    `description:"Container port this face forwards to (default: the workload port)."`
+	Subdomain  string `description:"Host name part in front of the domain; a face with neither subdomain nor domain is disabled."`
+	Domain     string `description:"Domain of the route." default:"settings.domain"`
+	TargetPort int    `description:"Container port this face forwards to." default:"port"`
+	AccessList string `description:"Id of the proxy's access list guarding the face; empty means none."`
+	TLS        bool   `description:"Serve the face over HTTPS with a certificate the proxy obtains or holds; false serves plain HTTP."`
+}
+
+// Volume is one mount of a workload container. Where its data lives
+// depends on Scope; see the Scope* constants.
+type Volume struct {
+	Target   string `description:"Absolute path inside the container; required."`
+	Source   string `description:"Host path of an absolute volume; it must lie under the sidecar's allowed volume paths. Only for scope absolute."`
+	Scope    string `description:"Where the data lives: absolute, ephemeral, instance, stage, project, project_named or named (see Volume scopes); required."`
+	Name     string `description:"Docker volume name of a named or project_named volume." default:"the volume's key"`
+	ReadOnly bool   `description:"Mount read-only."`
 }
 
 // Defaults used when a label leaves a field empty.
@@ -91,3 +121,24 @@ func (w *Workload) ResolveTag(requested string) string {
 		return DefaultTag
 	}
 }
+
+// Resource limits accepted by validation.
+const (
+	// MinCPULimit is the smallest CPU limit Docker accepts, in cores.
+	MinCPULimit = 0.01
+	// MaxCPULimit bounds cpuLimit to catch typos (cores, not millicores).
+	MaxCPULimit = 1024
+	// MinMemoryLimit is Docker's minimum memory limit, in MB.
+	MinMemoryLimit = 6
+	// MaxMemoryLimit bounds memoryLimit (16 TiB in MB) so the byte count
+	// cannot overflow.
+	MaxMemoryLimit = 16 << 20
+)
+
+// NanoCPUs is the CPU limit in the unit of Docker's HostConfig.NanoCPUs;
+// 0 means unlimited.
+func (w *Workload) NanoCPUs() int64 { return int64(math.Round(w.CPULimit * 1e9)) }
+
+// MemoryBytes is the memory limit in bytes, as Docker's HostConfig.Memory
+// wants it; 0 means unlimited.
+func (w *Workload) MemoryBytes() int64 { return int64(w.MemoryLimit) << 20 }

@@ -62,12 +62,26 @@ func Decode(containerLabels map[string]string) (*Controller, error) {
 // bad workload never hides the others. Whether the container is a
 // controller at all (tinyforge.enable) is the caller's filter.
 func Workloads(containerLabels map[string]string) (map[string]*Workload, []error) {
+	c, errs := Parse(containerLabels)
+	return c.Workloads, errs
+}
+
+// Parse is Workloads keeping the controller-level labels too: it returns a
+// Controller holding enable, the settings when they are valid (else zero
+// settings) and the valid workloads, with every problem sorted by label
+// key. The Controller is never nil.
+func Parse(containerLabels map[string]string) (*Controller, []error) {
 	ctrl, groups := collect(containerLabels)
 	errs := ctrl.errs
-	_, decodeErrs := decodeLabels(ctrl.labels, Root+".*", "")
+	root, decodeErrs := decodeLabels(ctrl.labels, Root+".*", "")
 	errs = append(errs, decodeErrs...)
+	out := &Controller{Enable: root.Enable, Workloads: make(map[string]*Workload)}
+	if bad := root.Settings.problems(); len(bad) == 0 {
+		out.Settings = root.Settings
+	} else {
+		errs = append(errs, bad...)
+	}
 
-	out := make(map[string]*Workload)
 	for _, id := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[id]
 		root, decodeErrs := decodeLabels(g.labels, Root+"."+workloadsKey+"."+g.workload, g.workload)
@@ -82,7 +96,7 @@ func Workloads(containerLabels map[string]string) (map[string]*Workload, []error
 				}
 			}
 			if len(bad) == 0 {
-				out[name] = w
+				out.Workloads[name] = w
 			}
 		}
 		errs = append(errs, bad...)

@@ -125,6 +125,84 @@ var fieldCases = []struct {
 		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Faces: map[string]*Face{"public": {}}},
 	},
 	{
+		name: "registry, tags, limits, command and entrypoint",
+		labels: web(
+			"tinyforge.workloads.web.registry", "ghcr",
+			"tinyforge.workloads.web.tags", "v*,stable",
+			"tinyforge.workloads.web.defaultTag", "stable",
+			"tinyforge.workloads.web.cpuLimit", "0.25",
+			"tinyforge.workloads.web.memoryLimit", "256",
+			"tinyforge.workloads.web.command", `sh -c "echo a, b"`,
+			"tinyforge.workloads.web.entrypoint", `[]`,
+		),
+		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Port: 8080,
+			Registry: "ghcr", Tags: "v*,stable", DefaultTag: "stable", CPULimit: 0.25, MemoryLimit: 256,
+			Command: `sh -c "echo a, b"`, Entrypoint: "[]",
+			Faces: map[string]*Face{"public": {Subdomain: "www"}}},
+	},
+	{
+		name: "limits at their bounds, semver regexp",
+		labels: web(
+			"tinyforge.workloads.web.CPULIMIT", "0.01",
+			"tinyforge.workloads.web.memorylimit", "6",
+			"tinyforge.workloads.web.tags", `/v\d+\.\d+\.\d+/`,
+			"tinyforge.workloads.web.defaultTag", "v1.2.3",
+		),
+		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Port: 8080,
+			CPULimit: 0.01, MemoryLimit: 6, Tags: `/v\d+\.\d+\.\d+/`, DefaultTag: "v1.2.3",
+			Faces: map[string]*Face{"public": {Subdomain: "www"}}},
+	},
+	{
+		name: "a volume of every scope",
+		labels: web(
+			"tinyforge.workloads.web.volumes.host.target", "/etc/app",
+			"tinyforge.workloads.web.volumes.host.source", "/srv/data/app",
+			"tinyforge.workloads.web.volumes.host.scope", "absolute",
+			"tinyforge.workloads.web.volumes.host.readOnly", "true",
+			"tinyforge.workloads.web.volumes.tmp.target", "/tmp",
+			"tinyforge.workloads.web.volumes.tmp.scope", "ephemeral",
+			"tinyforge.workloads.web.volumes.cache.target", "/cache",
+			"tinyforge.workloads.web.volumes.cache.scope", "instance",
+			"tinyforge.workloads.web.volumes.uploads.target", "/uploads",
+			"tinyforge.workloads.web.volumes.uploads.scope", "stage",
+			"tinyforge.workloads.web.volumes.shared.target", "/shared",
+			"tinyforge.workloads.web.volumes.shared.scope", "project",
+			"tinyforge.workloads.web.volumes.db.target", "/var/lib/db",
+			"tinyforge.workloads.web.volumes.db.scope", "project_named",
+			"tinyforge.workloads.web.volumes.db.name", "data",
+			"tinyforge.workloads.web.volumes.models.target", "/models",
+			"tinyforge.workloads.web.volumes.models.scope", "named",
+			"tinyforge.workloads.web.volumes.Plain_key-2.target", "/plain",
+			"tinyforge.workloads.web.volumes.Plain_key-2.scope", "named",
+		),
+		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Port: 8080,
+			Volumes: map[string]*Volume{
+				"host":        {Target: "/etc/app", Source: "/srv/data/app", Scope: ScopeAbsolute, ReadOnly: true},
+				"tmp":         {Target: "/tmp", Scope: ScopeEphemeral},
+				"cache":       {Target: "/cache", Scope: ScopeInstance},
+				"uploads":     {Target: "/uploads", Scope: ScopeStage},
+				"shared":      {Target: "/shared", Scope: ScopeProject},
+				"db":          {Target: "/var/lib/db", Scope: ScopeProjectNamed, Name: "data"},
+				"models":      {Target: "/models", Scope: ScopeNamed},
+				"Plain_key-2": {Target: "/plain", Scope: ScopeNamed},
+			},
+			Faces: map[string]*Face{"public": {Subdomain: "www"}}},
+	},
+	{
+		name: "face access list and tls",
+		labels: web(
+			"tinyforge.workloads.web.faces.public.accessList", "7",
+			"tinyforge.workloads.web.faces.public.tls", "true",
+			"tinyforge.workloads.web.faces.api.domain", "api.example.org",
+			"tinyforge.workloads.web.faces.api.TLS", "false",
+		),
+		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Port: 8080,
+			Faces: map[string]*Face{
+				"public": {Subdomain: "www", AccessList: "7", TLS: true},
+				"api":    {Domain: "api.example.org"},
+			}},
+	},
+	{
 		name:   "docker hub short name and registry with port",
 		labels: web("tinyforge.workloads.web.image", "nginx"),
 		want: &Workload{Name: "web", Image: "nginx", Port: 8080,
@@ -191,6 +269,9 @@ func TestDecodeSeveralWorkloads(t *testing.T) {
 	}
 }
 
+// workloadKeys is the list of known keys of a workload, as errors show it.
+const workloadKeys = "image, registry, port, healthcheck, healthTimeout, defaultTag, tags, maxInstances, cpuLimit, memoryLimit, command, entrypoint, env, volumes, faces"
+
 // labelErrorCases are bad labels and every message they must produce,
 // sorted by key; FuzzWorkloads uses them as seeds.
 var labelErrorCases = []struct {
@@ -211,27 +292,27 @@ var labelErrorCases = []struct {
 	{
 		name:   "unknown key",
 		labels: web("tinyforge.workloads.web.prot", "80"),
-		want:   []string{`tinyforge.workloads.web.prot: unknown key "prot" (known keys here: image, port, healthcheck, healthTimeout, defaultTag, maxInstances, env, faces)`},
+		want:   []string{`tinyforge.workloads.web.prot: unknown key "prot": did you mean "port"? (known keys here: ` + workloadKeys + `)`},
 	},
 	{
 		name:   "unknown key in the middle",
 		labels: web("tinyforge.workloads.web.face.public.subdomain", "www"),
-		want:   []string{`tinyforge.workloads.web.face.public.subdomain: unknown key "face" (known keys here: image, port, healthcheck, healthTimeout, defaultTag, maxInstances, env, faces)`},
+		want:   []string{`tinyforge.workloads.web.face.public.subdomain: unknown key "face": did you mean "faces"? (known keys here: ` + workloadKeys + `)`},
 	},
 	{
 		name:   "unknown face key",
 		labels: web("tinyforge.workloads.web.faces.public.host", "www"),
-		want:   []string{`tinyforge.workloads.web.faces.public.host: unknown key "host" (known keys here: subdomain, domain, targetPort)`},
+		want:   []string{`tinyforge.workloads.web.faces.public.host: unknown key "host" (known keys here: subdomain, domain, targetPort, accessList, tls)`},
 	},
 	{
 		name:   "name is not a label",
 		labels: web("tinyforge.workloads.web.name", "other"),
-		want:   []string{`tinyforge.workloads.web.name: unknown key "name" (known keys here: image, port, healthcheck, healthTimeout, defaultTag, maxInstances, env, faces)`},
+		want:   []string{`tinyforge.workloads.web.name: unknown key "name" (known keys here: ` + workloadKeys + `)`},
 	},
 	{
 		name:   "unknown controller key",
 		labels: web("tinyforge.port", "80"),
-		want:   []string{`tinyforge.port: unknown key "port" (known keys here: enable, workloads)`},
+		want:   []string{`tinyforge.port: unknown key "port" (known keys here: enable, settings, workloads)`},
 	},
 	{
 		name:   "bad bool",
@@ -390,6 +471,260 @@ var labelErrorCases = []struct {
 		want:   []string{`tinyforge.workloads.Web_1: workload name "Web_1" must be a DNS label: 1-63 lowercase letters, digits or '-', not starting or ending with '-'`},
 	},
 	{
+		name:   "unknown key close to a known one",
+		labels: web("tinyforge.workloads.web.cpulimits", "1"),
+		want:   []string{`tinyforge.workloads.web.cpulimits: unknown key "cpulimits": did you mean "cpuLimit"? (known keys here: ` + workloadKeys + `)`},
+	},
+	{
+		name:   "unknown key, prefix suggestion",
+		labels: web("tinyforge.workloads.web.memory", "512"),
+		want:   []string{`tinyforge.workloads.web.memory: unknown key "memory": did you mean "memoryLimit"? (known keys here: ` + workloadKeys + `)`},
+	},
+	{
+		name:   "unknown key, several suggestions",
+		labels: web("tinyforge.workloads.web.health", "/up"),
+		want:   []string{`tinyforge.workloads.web.health: unknown key "health": did you mean "healthcheck" or "healthTimeout"? (known keys here: ` + workloadKeys + `)`},
+	},
+	{
+		name:   "unknown volume key",
+		labels: web("tinyforge.workloads.web.volumes.data.path", "/data"),
+		want:   []string{`tinyforge.workloads.web.volumes.data.path: unknown key "path" (known keys here: target, source, scope, name, readOnly)`},
+	},
+	{
+		name:   "unknown settings key",
+		labels: web("tinyforge.settings.networks", "edge"),
+		want:   []string{`tinyforge.settings.networks: unknown key "networks": did you mean "network"? (known keys here: network, domain, baseVolumePath)`},
+	},
+	{
+		name:   "misspelt workloads",
+		labels: map[string]string{"tinyforge.workload.web.image": "r/web"},
+		want:   []string{`tinyforge.workload.web.image: unknown key "workload": did you mean "workloads"? (known keys here: enable, settings, workloads)`},
+	},
+	{
+		name:   "registry with a blank",
+		labels: web("tinyforge.workloads.web.registry", "my registry"),
+		want:   []string{`tinyforge.workloads.web.registry: "my registry" is not a registry credentials name: it must not contain blanks or control characters`},
+	},
+	{
+		name:   "bad tags regexp",
+		labels: web("tinyforge.workloads.web.tags", `/^v(\d+$/`),
+		want:   []string{`tinyforge.workloads.web.tags: "/^v(\\d+$/" is not a valid regular expression: error parsing regexp: missing closing ): ` + "`^v(\\d+$`"},
+	},
+	{
+		name:   "bad tags glob",
+		labels: web("tinyforge.workloads.web.tags", "v[0-9"),
+		want:   []string{`tinyforge.workloads.web.tags: "v[0-9" is not a valid glob: "v[0-9" is malformed (unclosed [ or trailing \)`},
+	},
+	{
+		name:   "tags glob that can never match",
+		labels: web("tinyforge.workloads.web.tags", "release/*"),
+		want:   []string{`tinyforge.workloads.web.tags: "release/*" can never match: "release/*" holds "/", and tags hold only letters, digits, '_', '.' and '-' (write a regular expression as /re/)`},
+	},
+	{
+		name:   "tags with an empty glob",
+		labels: web("tinyforge.workloads.web.tags", "v*,,stable"),
+		want:   []string{`tinyforge.workloads.web.tags: "v*,,stable" has an empty glob: write globs separated by single commas, e.g. v*,stable`},
+	},
+	{
+		name:   "defaultTag the tags refuse",
+		labels: web("tinyforge.workloads.web.tags", "v*", "tinyforge.workloads.web.defaultTag", "latest"),
+		want:   []string{`tinyforge.workloads.web.defaultTag: "latest" is not allowed by tags "v*", so it could never deploy`},
+	},
+	{
+		name:   "bad cpuLimit",
+		labels: web("tinyforge.workloads.web.cpuLimit", "half"),
+		want:   []string{`tinyforge.workloads.web.cpuLimit: "half" is not a valid number`},
+	},
+	{
+		name:   "negative cpuLimit",
+		labels: web("tinyforge.workloads.web.cpuLimit", "-1"),
+		want:   []string{`tinyforge.workloads.web.cpuLimit: -1 is out of range: 0 means unlimited, else 0.01 to 1024 cores`},
+	},
+	{
+		name:   "cpuLimit in millicores",
+		labels: web("tinyforge.workloads.web.cpuLimit", "2000"),
+		want:   []string{`tinyforge.workloads.web.cpuLimit: 2000 is out of range: 0 means unlimited, else 0.01 to 1024 cores`},
+	},
+	{
+		name:   "cpuLimit NaN",
+		labels: web("tinyforge.workloads.web.cpuLimit", "NaN"),
+		want:   []string{`tinyforge.workloads.web.cpuLimit: NaN is out of range: 0 means unlimited, else 0.01 to 1024 cores`},
+	},
+	{
+		name:   "cpuLimit too small",
+		labels: web("tinyforge.workloads.web.cpuLimit", "0.001"),
+		want:   []string{`tinyforge.workloads.web.cpuLimit: 0.001 is out of range: 0 means unlimited, else 0.01 to 1024 cores`},
+	},
+	{
+		name:   "negative memoryLimit",
+		labels: web("tinyforge.workloads.web.memoryLimit", "-5"),
+		want:   []string{`tinyforge.workloads.web.memoryLimit: -5 is negative (0 means unlimited)`},
+	},
+	{
+		name:   "memoryLimit below Docker's minimum",
+		labels: web("tinyforge.workloads.web.memoryLimit", "4"),
+		want:   []string{`tinyforge.workloads.web.memoryLimit: 4 MB is below Docker's minimum of 6 MB (0 means unlimited)`},
+	},
+	{
+		name:   "memoryLimit in bytes",
+		labels: web("tinyforge.workloads.web.memoryLimit", "536870912"),
+		want:   []string{`tinyforge.workloads.web.memoryLimit: 536870912 MB is more than 16777216 MB (16 TiB): the limit is in MB, not bytes`},
+	},
+	{
+		name:   "memoryLimit with a unit",
+		labels: web("tinyforge.workloads.web.memoryLimit", "512m"),
+		want:   []string{`tinyforge.workloads.web.memoryLimit: "512m" is not a valid int`},
+	},
+	{
+		name:   "command with an open quote",
+		labels: web("tinyforge.workloads.web.command", `sh -c "echo hi`),
+		want:   []string{`tinyforge.workloads.web.command: "sh -c \"echo hi": malformed command line: unterminated double quote`},
+	},
+	{
+		name:   "entrypoint bad JSON",
+		labels: web("tinyforge.workloads.web.entrypoint", `["tini", 1]`),
+		want:   []string{`tinyforge.workloads.web.entrypoint: "[\"tini\", 1]": malformed command line: not a JSON array of strings: json: cannot unmarshal number into Go value of type string`},
+	},
+	{
+		name:   "blank command",
+		labels: web("tinyforge.workloads.web.command", "  "),
+		want:   []string{`tinyforge.workloads.web.command: "  " has no words: remove the label to keep the image's default`},
+	},
+	{
+		name:   "volume without target or scope",
+		labels: web("tinyforge.workloads.web.volumes.data.readOnly", "true"),
+		want: []string{
+			`tinyforge.workloads.web.volumes.data.scope: missing: set one of absolute, ephemeral, instance, stage, project, project_named, named`,
+			`tinyforge.workloads.web.volumes.data.target: missing: set the absolute path inside the container, e.g. /data`,
+		},
+	},
+	{
+		name: "unknown scope",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "projectnamed"),
+		want: []string{`tinyforge.workloads.web.volumes.data.scope: "projectnamed" is not a volume scope (one of absolute, ephemeral, instance, stage, project, project_named, named); did you mean "project_named"?`},
+	},
+	{
+		name: "relative target",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "data",
+			"tinyforge.workloads.web.volumes.data.scope", "stage"),
+		want: []string{`tinyforge.workloads.web.volumes.data.target: "data" is not an absolute path inside the container`},
+	},
+	{
+		name: "target over the root",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/a/..",
+			"tinyforge.workloads.web.volumes.data.scope", "stage"),
+		want: []string{`tinyforge.workloads.web.volumes.data.target: cannot mount a volume over the container's root /`},
+	},
+	{
+		name: "two volumes on one target",
+		labels: web("tinyforge.workloads.web.volumes.a.target", "/data",
+			"tinyforge.workloads.web.volumes.a.scope", "stage",
+			"tinyforge.workloads.web.volumes.b.target", "/data/",
+			"tinyforge.workloads.web.volumes.b.scope", "ephemeral"),
+		want: []string{`tinyforge.workloads.web.volumes.b.target: "/data/" is already the target of tinyforge.workloads.web.volumes.a.target: a container path takes one volume`},
+	},
+	{
+		name: "absolute without source",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "absolute"),
+		want: []string{`tinyforge.workloads.web.volumes.data.source: missing: an absolute volume binds a host path, e.g. /srv/data/web`},
+	},
+	{
+		name: "absolute with a relative source",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "absolute",
+			"tinyforge.workloads.web.volumes.data.source", "./data"),
+		want: []string{`tinyforge.workloads.web.volumes.data.source: "./data" is not an absolute host path`},
+	},
+	{
+		name: "source on another scope",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "instance",
+			"tinyforge.workloads.web.volumes.data.source", "/srv/data"),
+		want: []string{`tinyforge.workloads.web.volumes.data.source: only absolute volumes take a source; scope instance decides where the data lives: remove source or use scope absolute`},
+	},
+	{
+		name: "name on a bind scope",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "stage",
+			"tinyforge.workloads.web.volumes.data.name", "data"),
+		want: []string{`tinyforge.workloads.web.volumes.data.name: only named and project_named volumes take a name: remove it`},
+	},
+	{
+		name: "bad volume name",
+		labels: web("tinyforge.workloads.web.volumes.data.target", "/data",
+			"tinyforge.workloads.web.volumes.data.scope", "named",
+			"tinyforge.workloads.web.volumes.data.name", "my/vol"),
+		want: []string{`tinyforge.workloads.web.volumes.data.name: "my/vol" is not a valid Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)`},
+	},
+	{
+		name: "named volume key too short to be the name",
+		labels: web("tinyforge.workloads.web.volumes.d.target", "/data",
+			"tinyforge.workloads.web.volumes.d.scope", "named"),
+		want: []string{`tinyforge.workloads.web.volumes.d.name: "d" is too short for a Docker volume name (at least 2 characters)`},
+	},
+	{
+		name: "bad volume key",
+		labels: web("tinyforge.workloads.web.volumes.my~data.target", "/data",
+			"tinyforge.workloads.web.volumes.my~data.scope", "ephemeral"),
+		want: []string{`tinyforge.workloads.web.volumes.my~data: volume name "my~data" must be 1-63 letters, digits, '_' or '-', starting with a letter or digit: it names a host directory`},
+	},
+	{
+		name: "reserved volume key",
+		labels: web("tinyforge.workloads.web.volumes.instances.target", "/data",
+			"tinyforge.workloads.web.volumes.instances.scope", "project"),
+		want: []string{`tinyforge.workloads.web.volumes.instances: volume name "instances" is reserved for the per-tag directories of instance volumes: pick another name`},
+	},
+	{
+		name: "read-only tmpfs",
+		labels: web("tinyforge.workloads.web.volumes.tmp.target", "/tmp",
+			"tinyforge.workloads.web.volumes.tmp.scope", "ephemeral",
+			"tinyforge.workloads.web.volumes.tmp.readOnly", "true"),
+		want: []string{`tinyforge.workloads.web.volumes.tmp.readOnly: an ephemeral volume starts empty, so a read-only one stays empty: remove readOnly or change the scope`},
+	},
+	{
+		name:   "value on a volume",
+		labels: web("tinyforge.workloads.web.volumes.data", "/data"),
+		want:   []string{`tinyforge.workloads.web.volumes.data: "data" is a group of keys and takes no value of its own: set the keys below it (data.<key>)`},
+	},
+	{
+		name:   "bad face subdomain",
+		labels: web("tinyforge.workloads.web.faces.public.subdomain", "my_site"),
+		want:   []string{`tinyforge.workloads.web.faces.public.subdomain: "my_site" is not a valid host name part (dot-separated labels of letters, digits and '-')`},
+	},
+	{
+		name:   "bad face domain",
+		labels: web("tinyforge.workloads.web.faces.public.domain", "example..com"),
+		want:   []string{`tinyforge.workloads.web.faces.public.domain: "example..com" is not a valid domain name (dot-separated labels of letters, digits and '-')`},
+	},
+	{
+		name:   "bad face accessList",
+		labels: web("tinyforge.workloads.web.faces.public.accessList", "office only"),
+		want:   []string{`tinyforge.workloads.web.faces.public.accessList: "office only" is not an access list id: it must not contain blanks or control characters`},
+	},
+	{
+		name:   "bad face tls",
+		labels: web("tinyforge.workloads.web.faces.public.tls", "on"),
+		want:   []string{`tinyforge.workloads.web.faces.public.tls: "on" is not a valid bool (use true or false)`},
+	},
+	{
+		name: "bad settings",
+		labels: web("tinyforge.settings.network", "my net",
+			"tinyforge.settings.domain", "-example.com",
+			"tinyforge.settings.baseVolumePath", "volumes"),
+		want: []string{
+			`tinyforge.settings.baseVolumePath: "volumes" is not an absolute host path`,
+			`tinyforge.settings.domain: "-example.com" is not a valid domain name (dot-separated labels of letters, digits and '-')`,
+			`tinyforge.settings.network: "my net" is not a valid Docker network name (up to 128 letters, digits, '_', '.', '-', starting with a letter or digit)`,
+		},
+	},
+	{
+		name:   "base volume path at the root",
+		labels: web("tinyforge.settings.baseVolumePath", "/"),
+		want:   []string{`tinyforge.settings.baseVolumePath: the host's root / cannot be the base volume path: name a directory for tinyforge's volumes`},
+	},
+	{
 		name: "several problems of one workload at once",
 		labels: map[string]string{
 			"tinyforge.workloads.-bad.image":       "r/x:1",
@@ -510,7 +845,7 @@ func TestWorkloadsReportsEverything(t *testing.T) {
 		`tinyforge.workloads.web.Port: "80a" is not a valid int`,
 		`tinyforge.workloads.web.healthcheck: "up" must be a URL path starting with / and without spaces, e.g. /healthz`,
 		`tinyforge.workloads.web.image: "r/web:v1" has a tag: give the repository only and put the tag in defaultTag`,
-		`tinyforge.workloads.web.prot: unknown key "prot" (known keys here: image, port, healthcheck, healthTimeout, defaultTag, maxInstances, env, faces)`,
+		`tinyforge.workloads.web.prot: unknown key "prot": did you mean "port"? (known keys here: ` + workloadKeys + `)`,
 	}
 	var got []string
 	for _, err := range errs {

@@ -38,6 +38,9 @@ func FuzzWorkloads(f *testing.F) {
 	for _, tt := range labelErrorCases {
 		f.Add(encodeLabels(tt.labels))
 	}
+	f.Add(encodeLabels(Encode(Sample())))
+	f.Add(encodeLabels(Encode(&Controller{Workloads: map[string]*Workload{"w": {Image: "r/w",
+		Tags: "/v(/", Command: `sh -c "x`, Volumes: map[string]*Volume{"v": {Scope: "absolut"}}}}})))
 	f.Add("tinyforge.a]\tx\n")
 	f.Add("tinyforge.workloads.w.env.A\t1\ntinyforge.workloads.w.env.A.B\t2\n")
 
@@ -61,6 +64,21 @@ func FuzzWorkloads(f *testing.F) {
 			if err := w.Validate(); err != nil {
 				t.Fatalf("invalid workload returned: %v", err)
 			}
+			// What validated is usable as is.
+			for _, a := range []Args{w.Command, w.Entrypoint} {
+				if _, err := a.Split(); err != nil {
+					t.Fatalf("valid workload, bad args %q: %v", a, err)
+				}
+			}
+			if _, err := tagMatcher(w.Tags); err != nil {
+				t.Fatalf("valid workload, bad tags: %v", err)
+			}
+			if w.DefaultTag != "" && !w.AllowsTag(w.DefaultTag) {
+				t.Fatalf("valid workload refuses its own defaultTag %q", w.DefaultTag)
+			}
+			if w.NanoCPUs() < 0 || w.MemoryBytes() < 0 {
+				t.Fatalf("negative limits: %d, %d", w.NanoCPUs(), w.MemoryBytes())
+			}
 		}
 
 		c, err := Decode(m)
@@ -79,6 +97,21 @@ func FuzzWorkloads(f *testing.F) {
 		}
 		if err == nil && !reflect.DeepEqual(c.Workloads, ws) {
 			t.Fatalf("Decode gives %v, Workloads gives %v", c.Workloads, ws)
+		}
+		if err == nil {
+			// Encode writes what Decode reads back (up to all-zero faces
+			// and volumes, which Encode leaves out).
+			enc := Encode(c)
+			again, err := Decode(enc)
+			if err != nil {
+				t.Fatalf("Decode(Encode(c)) of a valid controller: %v", err)
+			}
+			if err := again.Validate(); err != nil {
+				t.Fatalf("Encode made a valid controller invalid: %v", err)
+			}
+			if !reflect.DeepEqual(Encode(again), enc) {
+				t.Fatalf("Encode is not stable:\n%q\n%q", enc, Encode(again))
+			}
 		}
 	})
 }

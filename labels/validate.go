@@ -11,10 +11,10 @@ import (
 	"unicode"
 )
 
-// Validate reports every problem of every workload at once, in workload
-// name order; each error is an *Error naming its label.
+// Validate reports every problem of the settings and of every workload at
+// once, in workload name order; each error is an *Error naming its label.
 func (c *Controller) Validate() error {
-	var errs []error
+	errs := c.Settings.problems()
 	for _, name := range slices.Sorted(maps.Keys(c.Workloads)) {
 		w := c.Workloads[name]
 		if w == nil {
@@ -93,19 +93,71 @@ func (w *Workload) problems() []error {
 	if w.MaxInstances < 0 {
 		bad(prefix+".maxInstances", strconv.Itoa(w.MaxInstances), "%d is negative (0 and 1 both mean strict blue-green)", w.MaxInstances)
 	}
+	if hasBlank(w.Registry) {
+		bad(prefix+".registry", w.Registry, "%q is not a registry credentials name: it must not contain blanks or control characters", w.Registry)
+	}
+	if _, err := tagMatcher(w.Tags); err != nil {
+		bad(prefix+".tags", w.Tags, "%s", err)
+	} else if w.DefaultTag != "" && tagPattern.MatchString(w.DefaultTag) && !w.AllowsTag(w.DefaultTag) {
+		bad(prefix+".defaultTag", w.DefaultTag, "%q is not allowed by tags %q, so it could never deploy", w.DefaultTag, w.Tags)
+	}
+	if cpu := w.CPULimit; cpu != 0 && !(cpu >= MinCPULimit && cpu <= MaxCPULimit) {
+		v := strconv.FormatFloat(cpu, 'g', -1, 64)
+		bad(prefix+".cpuLimit", v, "%s is out of range: 0 means unlimited, else %g to %d cores", v, MinCPULimit, MaxCPULimit)
+	}
+	switch mem := w.MemoryLimit; {
+	case mem < 0:
+		bad(prefix+".memoryLimit", strconv.Itoa(mem), "%d is negative (0 means unlimited)", mem)
+	case mem > 0 && mem < MinMemoryLimit:
+		bad(prefix+".memoryLimit", strconv.Itoa(mem), "%d MB is below Docker's minimum of %d MB (0 means unlimited)", mem, MinMemoryLimit)
+	case mem > MaxMemoryLimit:
+		bad(prefix+".memoryLimit", strconv.Itoa(mem), "%d MB is more than %d MB (16 TiB): the limit is in MB, not bytes", mem, MaxMemoryLimit)
+	}
+	for _, a := range []struct {
+		key  string
+		args Args
+	}{{"command", w.Command}, {"entrypoint", w.Entrypoint}} {
+		words, err := a.args.Split()
+		switch {
+		case err != nil:
+			bad(prefix+"."+a.key, string(a.args), "%q: %v", a.args, err)
+		case a.args != "" && words == nil:
+			bad(prefix+"."+a.key, string(a.args), "%q has no words: remove the label to keep the image's default", a.args)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(w.Env)) {
 		if strings.ContainsAny(name, "=\x00") {
 			// The value may be a secret: it is not copied into the error.
 			bad(prefix+".env."+name, "", "environment variable name %q must not contain '=' or NUL", name)
 		}
 	}
+	w.volumeProblems(prefix, bad)
 	for _, name := range slices.Sorted(maps.Keys(w.Faces)) {
 		f := w.Faces[name]
-		if f != nil && (f.TargetPort < 0 || f.TargetPort > 65535) {
-			bad(prefix+".faces."+name+".targetPort", strconv.Itoa(f.TargetPort), "%d is out of range (1-65535; 0 or unset means the workload port)", f.TargetPort)
+		if f == nil {
+			continue
+		}
+		at := prefix + ".faces." + name
+		if f.TargetPort < 0 || f.TargetPort > 65535 {
+			bad(at+".targetPort", strconv.Itoa(f.TargetPort), "%d is out of range (1-65535; 0 or unset means the workload port)", f.TargetPort)
+		}
+		if f.Subdomain != "" && !isHostname(f.Subdomain) {
+			bad(at+".subdomain", f.Subdomain, "%q is not a valid host name part (dot-separated labels of letters, digits and '-')", f.Subdomain)
+		}
+		if f.Domain != "" && !isHostname(f.Domain) {
+			bad(at+".domain", f.Domain, "%q is not a valid domain name (dot-separated labels of letters, digits and '-')", f.Domain)
+		}
+		if hasBlank(f.AccessList) {
+			bad(at+".accessList", f.AccessList, "%q is not an access list id: it must not contain blanks or control characters", f.AccessList)
 		}
 	}
 	return errs
+}
+
+// hasBlank tells whether s holds white space or control characters, which
+// no name or id tinyforge passes on may contain.
+func hasBlank(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // imageProblem checks that image is a repository without tag or digest:

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/traefik/paerser/parser"
 )
@@ -29,7 +28,12 @@ func locate(t reflect.Type, segs []string) (reflect.Type, *pathError) {
 		case reflect.Struct:
 			f, ok := findField(t, name)
 			if !ok {
-				return nil, &pathError{i, fmt.Sprintf("unknown key %q (known keys here: %s)", name, strings.Join(knownKeys(t), ", "))}
+				known := knownKeys(t)
+				hint := didYouMean(name, known)
+				if hint != "" {
+					hint = ": " + hint
+				}
+				return nil, &pathError{i, fmt.Sprintf("unknown key %q%s (known keys here: %s)", name, hint, strings.Join(known, ", "))}
 			}
 			t = f.Type
 			if index != "" {
@@ -111,14 +115,31 @@ func knownKeys(t reflect.Type) []string {
 }
 
 // fieldKey is the segment a field is written as in documentation and
-// messages: the Go name with a lowercase first letter (MaxInstances →
-// maxInstances), or the label-slice-as-struct name.
+// messages: the Go name in lower camel case (MaxInstances → maxInstances,
+// CPULimit → cpuLimit, TLS → tls), or the label-slice-as-struct name.
+// paerser matches it, as any casing, to the field.
 func fieldKey(f reflect.StructField) string {
 	if n := f.Tag.Get(parser.TagLabelSliceAsStruct); n != "" {
 		return n
 	}
-	r, size := utf8.DecodeRuneInString(f.Name)
-	return string(unicode.ToLower(r)) + f.Name[size:]
+	return lowerCamel(f.Name)
+}
+
+// lowerCamel lowercases the leading initialism of a Go name, keeping the
+// capital that starts the next word.
+func lowerCamel(name string) string {
+	rs := []rune(name)
+	n := 0
+	for n < len(rs) && unicode.IsUpper(rs[n]) {
+		n++
+	}
+	if n > 1 && n < len(rs) {
+		n-- // CPULimit: the L starts "Limit"
+	}
+	for i := range n {
+		rs[i] = unicode.ToLower(rs[i])
+	}
+	return string(rs)
 }
 
 // splitIndex splits "volumes[0]" into "volumes" and "[0]".

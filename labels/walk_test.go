@@ -89,15 +89,29 @@ func TestFoldKey(t *testing.T) {
 // Go types: each must be a label locate accepts.
 func TestValidationKeysExist(t *testing.T) {
 	w := &Workload{Name: "web", Image: "x:1", Port: -1, Healthcheck: "x", HealthTimeout: -1, DefaultTag: "-", MaxInstances: -1,
-		Env: map[string]string{"A=B": "x"}, Faces: map[string]*Face{"f": {TargetPort: -1}}}
+		Registry: "a b", Tags: "[", CPULimit: -1, MemoryLimit: -1, Command: "'", Entrypoint: "[",
+		Env: map[string]string{"A=B": "x"},
+		Volumes: map[string]*Volume{
+			"a":         {Scope: "bogus", Source: "rel", Name: "x y"},
+			"b":         {Target: "rel", Scope: ScopeAbsolute, Source: "rel"},
+			"c":         {Target: "/c", Scope: ScopeEphemeral, Source: "/x", Name: "n", ReadOnly: true},
+			"d":         {Target: "/c", Scope: ScopeNamed},
+			"instances": {Target: "/", Scope: ScopeStage},
+			"bad~key":   {Target: "/k", Scope: ScopeProjectNamed, Name: "-x"},
+		},
+		Faces: map[string]*Face{"f": {TargetPort: -1, Subdomain: "_", Domain: "_", AccessList: "a b"}}}
 	errs := w.problems()
-	if len(errs) != 8 {
-		t.Fatalf("want 8 problems, got %d: %q", len(errs), errs)
+	errs = append(errs, (&Settings{Network: "a b", Domain: "_", BaseVolumePath: "rel"}).problems()...)
+	if len(errs) != 33 {
+		t.Fatalf("want 33 problems, got %d: %q", len(errs), errs)
 	}
 	for _, err := range errs {
 		key := err.(*Error).Key
 		if _, perr := locate(controllerType, strings.Split(strings.TrimPrefix(key, Root+"."), ".")); perr != nil {
-			t.Errorf("%s: %s", key, perr.reason)
+			// A bare volume key names the group: check a label below it.
+			if _, perr2 := locate(controllerType, strings.Split(strings.TrimPrefix(key+".target", Root+"."), ".")); perr2 != nil || !strings.Contains(key, ".volumes.") {
+				t.Errorf("%s: %s", key, perr.reason)
+			}
 		}
 	}
 }

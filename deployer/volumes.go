@@ -1,0 +1,259 @@
+package deployer
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// Mount types, as Docker's mount API names them.
+const (
+	MountBind   = "bind"
+	MountTmpfs  = "tmpfs"
+	MountVolume = "volume"
+)
+
+// Mount is one mount of a workload container.
+type Mount struct {
+	Type     string // MountBind, MountTmpfs or MountVolume
+	Source   string // host path (bind) or Docker volume name (volume); empty for tmpfs
+	Target   string // path inside the container
+	ReadOnly bool
+	// CreateDir asks the caller to create Source (os.MkdirAll) before the
+	// container is created: instance, stage and project directories are
+	// tinyforge's own. Absolute sources are the user's and are never created.
+	CreateDir bool
+}
+
+// VolumePolicy is the sidecar's security policy for host paths. It comes
+// from sidecar flags, never from labels, so a controller cannot widen it.
+type VolumePolicy struct {
+	// BaseVolumePath holds instance, stage and project directories.
+	BaseVolumePath string
+	// AllowedPaths are the host directories binds may reach: absolute
+	// sources and the base volume path must lie beneath one of them.
+	AllowedPaths []string
+}
+
+// dockerVolumeName is Docker's grammar of volume names.
+var dockerVolumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`)
+
+// ErrVolumeRefused is wrapped by the problems of volumes that resolve to a
+// host path outside the policy.
+var ErrVolumeRefused = errors.New("volume refused")
+
+// ResolveVolumes turns the volumes of w, deploying tag, into Docker mounts,
+// in volume-name order. A volume that cannot be resolved is left out and
+// reported as a *labels.Error naming its label; the others still resolve,
+// so one bad volume never blocks a deploy. It touches Docker not at all
+// and the filesystem only to resolve symlinks.
+//
+// Every host path is checked after filepath.Clean and after resolving the
+// symlinks of its longest existing prefix, and the mount uses that
+// resolved path, so what Docker binds is what was checked. A directory
+// swapped for a symlink between this check and the mount is not caught:
+// keep the allowed paths writable by trusted users only.
+func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mount, problems []error) {
+	prefix := labels.Root + ".workloads." + w.Name + ".volumes."
+	problem := func(key, value string, err error, format string, args ...any) {
+		problems = append(problems, &labels.Error{Key: key, Value: value, Workload: w.Name, Reason: fmt.Sprintf(format, args...), Err: err})
+	}
+	allowed := resolveAllowed(p.AllowedPaths)
+	base, baseErr := resolveBase(p.BaseVolumePath, allowed)
+	targets := make(map[string]string)
+
+	for _, key := range slices.Sorted(maps.Keys(w.Volumes)) {
+		v := w.Volumes[key]
+		if v == nil {
+			continue
+		}
+		at := prefix + key
+		if v.Target == "" || !path.IsAbs(v.Target) {
+			problem(at+".target", v.Target, nil, "%q is not an absolute path inside the container", v.Target)
+			continue
+		}
+		m := Mount{Target: path.Clean(v.Target), ReadOnly: v.ReadOnly}
+		if first, dup := targets[m.Target]; dup {
+			problem(at+".target", v.Target, nil, "%q is already the target of %s: skipped", v.Target, first)
+			continue
+		}
+
+		switch v.Scope {
+		case labels.ScopeAbsolute:
+			src, err := resolveHostPath(v.Source)
+			switch {
+			case err != nil:
+				problem(at+".source", v.Source, err, "%q cannot be resolved: %v", v.Source, err)
+				continue
+			case len(allowed) == 0:
+				problem(at+".source", v.Source, ErrVolumeRefused, "%q cannot be bound: the sidecar allows no host paths", v.Source)
+				continue
+			case !beneathAny(src, allowed):
+				problem(at+".source", v.Source, ErrVolumeRefused, "%q is outside the allowed paths %v", v.Source, p.AllowedPaths)
+				continue
+			}
+			m.Type, m.Source = MountBind, src
+
+		case labels.ScopeEphemeral:
+			m.Type = MountTmpfs
+
+		case labels.ScopeInstance, labels.ScopeStage, labels.ScopeProject:
+			if baseErr != nil {
+				problem(at+".scope", v.Scope, baseErr, "%q needs the base volume path: %v", v.Scope, baseErr)
+				continue
+			}
+			segs := []string{w.Name, key}
+			if v.Scope == labels.ScopeInstance {
+				segs = []string{w.Name, labels.InstancesDir, tagDir(tag), key}
+			} else if strings.EqualFold(key, labels.InstancesDir) {
+				problem(at, key, ErrVolumeRefused, "volume name %q is reserved for the per-tag directories of instance volumes", key)
+				continue
+			}
+			if bad := slices.IndexFunc(segs, unsafeSegment); bad >= 0 {
+				problem(at+".scope", v.Scope, ErrVolumeRefused, "%q cannot name a host directory", segs[bad])
+				continue
+			}
+			dir := filepath.Join(append([]string{base}, segs...)...)
+			// Resolve what exists already: a symlink planted inside the
+			// base (by a container writing to a shared directory) must not
+			// lead out of it.
+			src, err := resolveHostPath(dir)
+			if err != nil {
+				problem(at+".scope", v.Scope, err, "%s cannot be resolved: %v", dir, err)
+				continue
+			}
+			if !beneath(src, base) {
+				problem(at+".scope", v.Scope, ErrVolumeRefused, "%s leads outside the base volume path %s (through a symlink)", dir, p.BaseVolumePath)
+				continue
+			}
+			m.Type, m.Source, m.CreateDir = MountBind, src, true
+
+		case labels.ScopeProjectNamed, labels.ScopeNamed:
+			// project_named: '_' cannot occur in a workload name, so
+			// tf-<workload>_<name> never collides across workloads.
+			name := v.EffectiveName(key)
+			if v.Scope == labels.ScopeProjectNamed {
+				name = "tf-" + w.Name + "_" + name
+			}
+			if !dockerVolumeName.MatchString(name) {
+				problem(at+".name", v.Name, nil, "%q is not a valid Docker volume name", name)
+				continue
+			}
+			m.Type, m.Source = MountVolume, name
+
+		default:
+			problem(at+".scope", v.Scope, nil, "%q is not a volume scope (one of %s)", v.Scope, strings.Join(labels.Scopes(), ", "))
+			continue
+		}
+		targets[m.Target] = at + ".target"
+		mounts = append(mounts, m)
+	}
+	return mounts, problems
+}
+
+// resolveBase checks the base volume path against the allowed paths and
+// returns it resolved. The base may come from a label, so it is held to
+// the same rule as an absolute source.
+func resolveBase(base string, allowed []string) (string, error) {
+	if base == "" {
+		return "", fmt.Errorf("%w: no base volume path is configured (%s.settings.baseVolumePath)", ErrVolumeRefused, labels.Root)
+	}
+	resolved, err := resolveHostPath(base)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("base volume path %q: %w", base, err)
+	case !beneathAny(resolved, allowed):
+		return "", fmt.Errorf("%w: base volume path %q is outside the allowed paths", ErrVolumeRefused, base)
+	}
+	return resolved, nil
+}
+
+// resolveAllowed returns the allowed paths both as written (cleaned) and
+// with their symlinks resolved, so /srv/data → /mnt/disk/data allows both
+// spellings. Relative entries allow nothing.
+func resolveAllowed(paths []string) []string {
+	var out []string
+	for _, a := range paths {
+		if !filepath.IsAbs(a) {
+			continue
+		}
+		out = append(out, filepath.Clean(a))
+		if r, err := resolveHostPath(a); err == nil && r != filepath.Clean(a) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resolveHostPath cleans an absolute host path and resolves the symlinks of
+// its longest existing prefix; the rest, which does not exist yet, is
+// appended as is. A dangling symlink on the way is an error: Docker would
+// follow it wherever it points.
+func resolveHostPath(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		return "", fmt.Errorf("%w: not an absolute path", ErrVolumeRefused)
+	}
+	p = filepath.Clean(p)
+	existing, rest := p, ""
+	for {
+		_, err := os.Lstat(existing)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = parent
+	}
+	resolved, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrVolumeRefused, existing, err)
+	}
+	return filepath.Join(resolved, rest), nil
+}
+
+// beneath tells whether p is dir or lies inside it; both are clean.
+func beneath(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+func beneathAny(p string, dirs []string) bool {
+	return slices.ContainsFunc(dirs, func(d string) bool { return beneath(p, d) })
+}
+
+// unsafeSegment tells whether s could leave the directory it is joined to.
+func unsafeSegment(s string) bool {
+	return s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.ContainsRune(s, 0)
+}
+
+// tagDir is the directory name of a tag: the characters of the tag grammar
+// are kept (so v1 and V1 stay apart), every other run becomes one '-'.
+func tagDir(tag string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range cmp.Or(tag, labels.DefaultTag) {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return b.String()
+}

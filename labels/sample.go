@@ -1,0 +1,63 @@
+package labels
+
+import (
+	"time"
+
+	"github.com/traefik/paerser/types"
+)
+
+// Sample is a valid controller that sets every label at least once, with
+// a volume of every scope. The schema reference shows it as its example,
+// tests and the fuzzer start from it, and forms can be prefilled from it.
+// Each call returns a fresh copy.
+func Sample() *Controller {
+	return &Controller{
+		Enable: true,
+		Settings: Settings{
+			Network:        "tinyforge",
+			Domain:         "example.com",
+			BaseVolumePath: "/srv/tinyforge/volumes",
+		},
+		Workloads: map[string]*Workload{
+			"web": {
+				Name:          "web",
+				Image:         "registry.example.com/team/web",
+				Registry:      "example",
+				Port:          8080,
+				Healthcheck:   "/healthz",
+				HealthTimeout: types.Duration(90 * time.Second),
+				DefaultTag:    "v1.4.2",
+				Tags:          `/v[0-9]+\.[0-9]+\.[0-9]+/`,
+				MaxInstances:  2,
+				CPULimit:      1.5,
+				MemoryLimit:   512,
+				Command:       `serve --listen :8080 --motd "Hello, world"`,
+				Entrypoint:    `["/usr/bin/tini", "--"]`,
+				Env:           map[string]string{"LOG_LEVEL": "info", "APP_MODE": "production"},
+				Volumes: map[string]*Volume{
+					"config":  {Target: "/etc/web", Source: "/srv/data/web/config", Scope: ScopeAbsolute, ReadOnly: true},
+					"tmp":     {Target: "/tmp", Scope: ScopeEphemeral},
+					"cache":   {Target: "/var/cache/web", Scope: ScopeInstance},
+					"uploads": {Target: "/srv/uploads", Scope: ScopeStage},
+					"db":      {Target: "/var/lib/web", Scope: ScopeProjectNamed, Name: "data"},
+				},
+				Faces: map[string]*Face{
+					"public": {Subdomain: "www", TLS: true},
+					"admin":  {Subdomain: "admin", Domain: "internal.example.com", TargetPort: 9090, AccessList: "3", TLS: true},
+				},
+			},
+			"worker": {
+				Name:       "worker",
+				Image:      "registry.example.com/team/worker",
+				DefaultTag: "stable",
+				Tags:       "stable, v*",
+				Command:    `sh -c 'exec worker --queue "jobs, urgent"'`,
+				Volumes: map[string]*Volume{
+					"shared":  {Target: "/shared", Scope: ScopeProject},
+					"models":  {Target: "/models", Scope: ScopeNamed, Name: "ml-models", ReadOnly: true},
+					"scratch": {Target: "/scratch", Scope: ScopeProjectNamed},
+				},
+			},
+		},
+	}
+}
