@@ -143,9 +143,12 @@ type deploy struct {
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
 	res := Result{Deploy: d.id, Image: d.ref}
 
-	digest, err := d.Docker.Pull(ctx, d.ref)
+	digest, err := d.Docker.Pull(ctx, d.pullRef())
 	if err != nil {
-		return res, fmt.Errorf("pull %s: %w", d.ref, err)
+		return res, err // the Docker adapter names the ref
+	}
+	if digest == "" {
+		digest = d.req.Digest
 	}
 	res.Digest = digest
 	// The pull told us what the tag points at now; a trigger that named no
@@ -177,6 +180,17 @@ func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) 
 	return res, nil
 }
 
+// pullRef is what to pull and run: the pushed digest when the trigger
+// names one, so the deploy runs exactly what was pushed even if the tag
+// moves (and even before the registry has linked the tag: distribution
+// notifies before it does), else the tag.
+func (d *deploy) pullRef() string {
+	if d.req.Digest != "" {
+		return d.w.Image + "@" + d.req.Digest
+	}
+	return d.ref
+}
+
 // startNew creates, records and starts the new container.
 func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) {
 	now := d.Now()
@@ -192,7 +206,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 	}
 	spec := ContainerSpec{
 		Name:    inst.Name,
-		Image:   d.ref,
+		Image:   d.pullRef(),
 		Env:     envList(d.w.Env),
 		Port:    d.w.Port,
 		Network: d.Network,

@@ -230,3 +230,18 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+func TestDeployPullsAndRunsThePushedDigest(t *testing.T) {
+	f := newFixture(t)
+	res, err := f.engine.Deploy(context.Background(), f.w, Request{Workload: "web", Tag: "v1", Digest: "sha256:abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "reg.local/web@sha256:abc"; len(f.docker.pulls) != 1 || f.docker.pulls[0] != want {
+		t.Fatalf("pulled %v, want [%s]: the tag may not be linked yet when the registry notifies", f.docker.pulls, want)
+	}
+	c := f.docker.containers[res.Container]
+	if c.Image != "reg.local/web@sha256:abc" || c.Labels[labels.ManagedImage] != "reg.local/web:v1" {
+		t.Fatalf("container image %q, image label %q", c.Image, c.Labels[labels.ManagedImage])
+	}
+}

@@ -166,7 +166,7 @@ func TestContainerLifecycle(t *testing.T) {
 	}
 	t.Cleanup(func() { removeNetwork(t, cli, net) })
 
-	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tinyforge.test-case": name(t, "c")}
+	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tf-test.case": name(t, "c")}
 	spec := deployer.ContainerSpec{
 		Name:    name(t, "c"),
 		Image:   img,
@@ -201,7 +201,7 @@ func TestContainerLifecycle(t *testing.T) {
 		t.Fatalf("Inspect: %v", err)
 	}
 	ip := c.IPs[net]
-	if ip == "" || !c.Running || c.State != "running" || c.Name != spec.Name || c.Image != img || c.Labels["tinyforge.test-case"] != lbls["tinyforge.test-case"] || time.Since(c.Created) > time.Minute {
+	if ip == "" || !c.Running || c.State != "running" || c.Name != spec.Name || c.Image != img || c.Labels["tf-test.case"] != lbls["tf-test.case"] || time.Since(c.Created) > time.Minute {
 		t.Fatalf("Inspect = %+v", c)
 	}
 
@@ -210,7 +210,7 @@ func TestContainerLifecycle(t *testing.T) {
 		t.Errorf("GET %s = %q, want v1 (spec.Env overrides the image's ENV)", url, body)
 	}
 
-	list, err := h.List(ctx, map[string]string{"tinyforge.test-case": lbls["tinyforge.test-case"]})
+	list, err := h.List(ctx, map[string]string{"tf-test.case": lbls["tf-test.case"]})
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -239,7 +239,7 @@ func TestContainerLifecycle(t *testing.T) {
 	if err != nil || c.Running || c.State != "exited" {
 		t.Fatalf("after Stop: %+v, %v", c, err)
 	}
-	list, err = h.List(ctx, map[string]string{"tinyforge.test-case": lbls["tinyforge.test-case"]})
+	list, err = h.List(ctx, map[string]string{"tf-test.case": lbls["tf-test.case"]})
 	if err != nil || len(list) != 1 || list[0].Running || list[0].State != "exited" {
 		t.Fatalf("List after Stop (All) = %+v, %v", list, err)
 	}
@@ -281,10 +281,10 @@ func TestEvents(t *testing.T) {
 	}
 	t.Cleanup(func() { removeNetwork(t, cli, net) })
 
-	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tinyforge.test-case": name(t, "c")}
+	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tf-test.case": name(t, "c")}
 	since := time.Now()
 	evctx, cancel := context.WithCancel(ctx)
-	evs, errc := h.Events(evctx, since, map[string]string{"tinyforge.test-case": lbls["tinyforge.test-case"]}, "start", "die")
+	evs, errc := h.Events(evctx, since, map[string]string{"tf-test.case": lbls["tf-test.case"]}, "start", "die")
 
 	id, err := h.Create(ctx, deployer.ContainerSpec{Name: name(t, "c"), Image: img, Port: 8080, Network: net, Labels: lbls})
 	if err != nil {
@@ -306,7 +306,7 @@ func TestEvents(t *testing.T) {
 			if !ok {
 				t.Fatalf("event stream ended: %v (got %v)", <-errc, got)
 			}
-			if ev.ContainerID != id || ev.Name != name(t, "c") || ev.Labels["tinyforge.test-case"] != lbls["tinyforge.test-case"] || ev.Time.Before(since.Add(-time.Second)) {
+			if ev.ContainerID != id || ev.Name != name(t, "c") || ev.Labels["tf-test.case"] != lbls["tf-test.case"] || ev.Time.Before(since.Add(-time.Second)) {
 				t.Errorf("unexpected event %+v", ev)
 			}
 			got = append(got, ev.Action)
@@ -383,8 +383,8 @@ func TestHealthStatusEvents(t *testing.T) {
 	img := "tinyforge-test-" + testsvc.RunID + "/app:health"
 	testsvc.BuildImageSpec(t, cli, img, testsvc.ImageSpec{Env: map[string]string{"APP_VERSION": "hc"}, Healthcheck: true})
 
-	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tinyforge.test-case": name(t, "c")}
-	evs, _ := h.Events(ctx, time.Now(), map[string]string{"tinyforge.test-case": lbls["tinyforge.test-case"]}, "health_status")
+	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID, "tf-test.case": name(t, "c")}
+	evs, _ := h.Events(ctx, time.Now(), map[string]string{"tf-test.case": lbls["tf-test.case"]}, "health_status")
 	id, err := h.Create(ctx, deployer.ContainerSpec{Name: name(t, "c"), Image: img, Port: 8080, Network: "bridge", Labels: lbls})
 	if err != nil {
 		t.Fatal(err)

@@ -154,7 +154,7 @@ func (l labelsValue) Set(s string) error {
 		if !ok || k == "" {
 			return fmt.Errorf("label %q: want key=value", kv)
 		}
-		if strings.HasPrefix(k, "tinyforge.") && k != "tinyforge.test-run" {
+		if strings.HasPrefix(k, "tinyforge.") {
 			return fmt.Errorf("label %q: tinyforge.* labels are the sidecar's own", k)
 		}
 		l.m[k] = v

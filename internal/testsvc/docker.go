@@ -30,7 +30,7 @@ import (
 
 // RunLabel marks every container, network, image and volume a test
 // creates; its value is RunID. Cleanup and Sweep find leftovers by it.
-const RunLabel = "tinyforge.test-run"
+const RunLabel = "tf-test.run"
 
 // sweepAge is how old another run's leftovers must be before Sweep removes
 // them: old enough that the run is surely over, not merely running in parallel.
@@ -123,7 +123,7 @@ type ImageSpec struct {
 var buildSeq atomic.Int64
 
 // buildLabel makes every build unique (see BuildImageSpec).
-const buildLabel = "tinyforge.test-build"
+const buildLabel = "tf-test.build"
 
 // BuildImage builds ref FROM scratch holding the testapp binary as /app,
 // with one ENV line per entry of env, and removes it at cleanup. It returns
