@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,8 +25,11 @@ type Config struct {
 	Store  Store
 	Health HealthChecker // default: HTTPHealth{}
 
-	Network string // Docker network new containers join (required)
-	Domain  string // default domain of faces
+	Network string // Docker network new containers join, unless the controller's settings name one
+	Domain  string // default domain of faces, unless the controller's settings name one
+	// Volumes is the sidecar's volume policy; BaseVolumePath is the
+	// default when the controller's settings name none.
+	Volumes VolumePolicy
 
 	// Drain is how long the old container keeps running after the switch
 	// before it is stopped, so requests in flight through the proxy finish.
@@ -64,7 +68,8 @@ func New(cfg Config) *Engine {
 // Result describes one finished deploy.
 type Result struct {
 	Deploy    string
-	Noop      bool // the workload already ran this image: nothing was done
+	Noop      bool // the workload already ran this image and config: no new container
+	Rerouted  bool // (with Noop) the faces changed and were switched to the running container
 	Container string
 	Image     string
 	Digest    string
@@ -81,41 +86,43 @@ func managedBy(workload string) map[string]string {
 // image the workload already runs is a no-op that records nothing.
 func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (Result, error) {
 	tag := w.ResolveTag(req.Tag)
-	ref := w.Image + ":" + tag
-	if e.Network == "" {
+	network := cmp.Or(w.Settings.Network, e.Network)
+	if network == "" {
 		return Result{}, ErrNoNetwork
 	}
+	d := &deploy{
+		Engine: e, w: w, req: req, tag: tag,
+		ref:         w.Image + ":" + tag,
+		network:     network,
+		domain:      cmp.Or(w.Settings.Domain, e.Domain),
+		fingerprint: Fingerprint(w, network),
+		id:          newDeployID(e.Now()),
+		start:       e.Now(),
+	}
+	d.log = e.Log.With().Str(logkey.Workload, w.Name).Str(logkey.Deploy, d.id).Str(logkey.Image, d.ref).Logger()
 	existing, err := e.Docker.List(ctx, managedBy(w.Name))
 	if err != nil {
 		return Result{}, fmt.Errorf("list containers of %s: %w", w.Name, err)
 	}
 	if req.Digest != "" {
-		if c, ok := runningImage(existing, ref, req.Digest); ok {
-			return Result{Noop: true, Container: c.ID, Image: ref, Digest: req.Digest}, nil
+		if c, ok := d.running(existing, req.Digest); ok {
+			return d.converge(ctx, c)
 		}
 	}
-
-	d := &deploy{
-		Engine: e, w: w, req: req, tag: tag, ref: ref,
-		id:    newDeployID(e.Now()),
-		start: e.Now(),
-	}
-	d.log = e.Log.With().Str(logkey.Workload, w.Name).Str(logkey.Deploy, d.id).Str(logkey.Image, ref).Logger()
 	res, err := d.run(ctx, existing)
 	if !res.Noop {
-		d.record(ctx, res, err)
+		d.record(ctx, "deployed", res, err)
 	}
 	return res, err
 }
 
-// runningImage finds a running container of the workload that already runs
-// ref at digest ("" matches any digest).
-func runningImage(cs []Container, ref, digest string) (Container, bool) {
+// running finds a running container of the workload that already runs
+// the deploy's ref at digest with the current runtime config: deploying
+// again would change nothing.
+func (d *deploy) running(cs []Container, digest string) (Container, bool) {
 	for _, c := range cs {
-		if !c.Running || c.Labels[labels.ManagedImage] != ref {
-			continue
-		}
-		if digest == "" || c.Labels[labels.ManagedDigest] == digest {
+		if c.Running && c.Labels[labels.ManagedImage] == d.ref && c.Labels[labels.ManagedDigest] == digest &&
+			c.Labels[labels.ManagedConfig] == d.fingerprint {
 			return c, true
 		}
 	}
@@ -131,13 +138,16 @@ func newDeployID(now time.Time) string {
 // deploy is the state of one deploy in flight.
 type deploy struct {
 	*Engine
-	w     *labels.Workload
-	req   Request
-	tag   string
-	ref   string
-	id    string
-	start time.Time
-	log   zerolog.Logger
+	w           *labels.Workload
+	req         Request
+	tag         string
+	ref         string // repository:tag
+	network     string
+	domain      string
+	fingerprint string
+	id          string
+	start       time.Time
+	log         zerolog.Logger
 }
 
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
@@ -152,13 +162,12 @@ func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) 
 	}
 	res.Digest = digest
 	// The pull told us what the tag points at now; a trigger that named no
-	// digest (or an older one) may still ask for what already runs.
-	if c, ok := runningImage(existing, d.ref, digest); ok && digest != "" {
-		res.Noop, res.Container = true, c.ID
-		return res, nil
+	// digest may still ask for what already runs.
+	if c, ok := d.running(existing, digest); ok && digest != "" {
+		return d.converge(ctx, c)
 	}
-	if err := d.Docker.EnsureNetwork(ctx, d.Network); err != nil {
-		return res, fmt.Errorf("network %s: %w", d.Network, err)
+	if err := d.Docker.EnsureNetwork(ctx, d.network); err != nil {
+		return res, fmt.Errorf("network %s: %w", d.network, err)
 	}
 
 	inst, err := d.startNew(ctx, digest)
@@ -202,24 +211,24 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 		Digest:   digest,
 		Deploy:   d.id,
 		State:    StateCreated,
+		Network:  d.network,
 		Created:  now.UTC(),
 	}
-	spec := ContainerSpec{
-		Name:    inst.Name,
-		Image:   d.pullRef(),
-		Env:     envList(d.w.Env),
-		Port:    d.w.Port,
-		Network: d.Network,
-		Labels: withLabels(d.Labels, map[string]string{
-			labels.Managed:         "true",
-			labels.ManagedWorkload: d.w.Name,
-			labels.ManagedTag:      d.tag,
-			labels.ManagedImage:    d.ref,
-			labels.ManagedDigest:   digest,
-			labels.ManagedDeploy:   d.id,
-			labels.ManagedPort:     strconv.Itoa(d.w.Port),
-		}),
+	spec, err := d.containerSpec(inst.Name)
+	if err != nil {
+		return inst, err
 	}
+	spec.Labels = withLabels(d.Labels, map[string]string{
+		labels.Managed:         "true",
+		labels.ManagedWorkload: d.w.Name,
+		labels.ManagedTag:      d.tag,
+		labels.ManagedImage:    d.ref,
+		labels.ManagedDigest:   digest,
+		labels.ManagedDeploy:   d.id,
+		labels.ManagedPort:     strconv.Itoa(d.w.Port),
+		labels.ManagedConfig:   d.fingerprint,
+		labels.ManagedNetwork:  d.network,
+	})
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
 		return inst, fmt.Errorf("create %s: %w", inst.Name, err)
@@ -239,7 +248,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 		return inst, fmt.Errorf("inspect %s: %w", inst.Name, err)
 	}
 	inst.State = StateRunning
-	inst.Address = c.IPs[d.Network]
+	inst.Address = c.IPs[d.network]
 	if err := d.Store.PutInstance(ctx, inst); err != nil {
 		d.removeNew(ctx, inst)
 		return inst, fmt.Errorf("record %s: %w", inst.Name, err)
@@ -255,7 +264,7 @@ func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
 		return nil
 	}
 	if inst.Address == "" {
-		return fmt.Errorf("health check %s: no address on network %s", inst.Name, d.Network)
+		return fmt.Errorf("health check %s: no address on network %s", inst.Name, d.network)
 	}
 	url := "http://" + net.JoinHostPort(inst.Address, strconv.Itoa(d.w.Port)) + d.w.Healthcheck
 	hctx, cancel := context.WithTimeoutCause(ctx, d.w.HealthWait(), ErrUnhealthy)
@@ -305,12 +314,13 @@ func (d *deploy) removeNew(ctx context.Context, inst Instance) {
 	}
 }
 
-// record writes the outcome to the workload's history.
-func (d *deploy) record(ctx context.Context, res Result, err error) {
+// record writes the outcome to the workload's history: success, or
+// "failed: <reason>" when err is set.
+func (d *deploy) record(ctx context.Context, success string, res Result, err error) {
 	ev := Event{
 		Time:    d.Now().UTC(),
 		Deploy:  d.id,
-		Outcome: "deployed",
+		Outcome: success,
 		Image:   d.ref,
 		Digest:  res.Digest,
 		Source:  d.req.Source,

@@ -19,6 +19,7 @@ type fakeDocker struct {
 	pullErr     error
 	digests     map[string]string // ref -> digest
 	exitOnStart bool
+	specs       []ContainerSpec
 }
 
 func newFakeDocker() *fakeDocker {
@@ -41,6 +42,7 @@ func (f *fakeDocker) Create(_ context.Context, s ContainerSpec) (string, error) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
+	f.specs = append(f.specs, s)
 	id := fmt.Sprintf("c%d", f.seq)
 	f.containers[id] = &Container{
 		ID: id, Name: s.Name, Image: s.Image, Labels: maps.Clone(s.Labels), State: "created",
@@ -60,7 +62,7 @@ func (f *fakeDocker) Start(_ context.Context, id string) error {
 	if f.exitOnStart {
 		c.State = "exited"
 	}
-	c.IPs["net"] = fmt.Sprintf("10.0.0.%d", f.seq)
+	c.IPs[c.Labels["tinyforge.network"]] = fmt.Sprintf("10.0.0.%d", f.seq)
 	return nil
 }
 

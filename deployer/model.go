@@ -29,6 +29,7 @@ type Instance struct {
 	Digest   string            `json:"digest,omitempty"`
 	Deploy   string            `json:"deploy"`
 	State    string            `json:"state"`
+	Network  string            `json:"network,omitempty"`
 	Address  string            `json:"address,omitempty"` // IP on the workload network
 	Created  time.Time         `json:"created"`
 	Routes   map[string]string `json:"routes,omitempty"` // host -> route id
@@ -63,6 +64,13 @@ type ContainerSpec struct {
 	Port    int
 	Network string
 	Labels  map[string]string
+	Mounts  []Mount
+	// Cmd and Entrypoint override the image's when non-nil; an empty
+	// non-nil Entrypoint clears the image's entrypoint.
+	Cmd        []string
+	Entrypoint []string
+	NanoCPUs   int64 // CPU limit in 1e-9 cores; 0 = unlimited
+	Memory     int64 // memory limit in bytes; 0 = unlimited
 }
 
 // Container is the deployer's view of a Docker container.

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -33,7 +34,8 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 }
 
 // Drift compares recorded instances with Docker's containers and returns
-// the instances whose record must change, already updated.
+// the instances whose record must change, already updated. An instance's
+// address is read on its own network, network when it has none recorded.
 func Drift(instances []Instance, containers []Container, network string) []Instance {
 	byID := make(map[string]Container, len(containers))
 	for _, c := range containers {
@@ -44,7 +46,7 @@ func Drift(instances []Instance, containers []Container, network string) []Insta
 		next := in
 		if c, ok := byID[in.ID]; ok {
 			next.State = instanceState(c)
-			if ip := c.IPs[network]; ip != "" {
+			if ip := c.IPs[cmp.Or(in.Network, network)]; ip != "" {
 				next.Address = ip
 			}
 		} else {

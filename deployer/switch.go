@@ -32,7 +32,7 @@ func (d *deploy) routesFor(inst Instance) []Route {
 			ID:        RouteID(d.w.Name, name),
 			Workload:  d.w.Name,
 			Face:      name,
-			Host:      f.Host(d.Domain),
+			Host:      f.Host(d.domain),
 			Upstream:  net.JoinHostPort(host, strconv.Itoa(f.Port(d.w))),
 			Container: inst.ID,
 		})

@@ -8,6 +8,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
@@ -19,9 +20,11 @@ import (
 // no host networking and no added capabilities, whatever the image asks.
 func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string, error) {
 	cfg := &container.Config{
-		Image:  spec.Image,
-		Env:    spec.Env,
-		Labels: spec.Labels,
+		Image:      spec.Image,
+		Env:        spec.Env,
+		Labels:     spec.Labels,
+		Cmd:        spec.Cmd,
+		Entrypoint: entrypoint(spec.Entrypoint),
 	}
 	if spec.Port > 0 {
 		cfg.ExposedPorts = nat.PortSet{nat.Port(strconv.Itoa(spec.Port) + "/tcp"): {}}
@@ -31,7 +34,9 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		Privileged:    false,
 		CapAdd:        nil,
 		NetworkMode:   container.NetworkMode(spec.Network),
+		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.Memory},
 	}
+	hostCfg.Binds, hostCfg.Mounts = mounts(spec.Mounts)
 	var netCfg *network.NetworkingConfig
 	if spec.Network != "" {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {}}}
@@ -41,6 +46,34 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)
 	}
 	return resp.ID, nil
+}
+
+// entrypoint maps the spec's entrypoint: nil keeps the image's, an empty
+// list clears it (the engine wants [""] for that, as docker run does).
+func entrypoint(ep []string) []string {
+	if ep != nil && len(ep) == 0 {
+		return []string{""}
+	}
+	return ep
+}
+
+// mounts maps the spec's mounts. Binds of tinyforge's own directories use
+// the legacy Binds form, for which the engine creates a missing host
+// directory itself (the sidecar may not see the host's filesystem);
+// everything else is a Mount, which never creates what is missing.
+func mounts(ms []deployer.Mount) (binds []string, out []mount.Mount) {
+	for _, m := range ms {
+		if m.Type == deployer.MountBind && m.CreateDir {
+			b := m.Source + ":" + m.Target
+			if m.ReadOnly {
+				b += ":ro"
+			}
+			binds = append(binds, b)
+			continue
+		}
+		out = append(out, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return binds, out
 }
 
 // Start starts a created container.

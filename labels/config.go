@@ -30,6 +30,9 @@ type Settings struct {
 type Workload struct {
 	// Name is the map key the workload was declared under; not a label.
 	Name string `label:"-"`
+	// Settings are the declaring controller's settings, copied onto each
+	// of its workloads by Parse; not a label of the workload.
+	Settings Settings `label:"-"`
 
 	Image         string             `description:"Fully qualified image repository, without tag or digest."`
 	Registry      string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`

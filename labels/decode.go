@@ -53,6 +53,9 @@ func Decode(containerLabels map[string]string) (*Controller, error) {
 		sortErrors(errs)
 		return nil, errors.Join(errs...)
 	}
+	for _, w := range root.Workloads {
+		w.Settings = root.Settings
+	}
 	return root, nil
 }
 
@@ -100,6 +103,9 @@ func Parse(containerLabels map[string]string) (*Controller, []error) {
 			}
 		}
 		errs = append(errs, bad...)
+	}
+	for _, w := range out.Workloads {
+		w.Settings = out.Settings
 	}
 	sortErrors(errs)
 	return out, errs

@@ -24,4 +24,9 @@ const (
 	ManagedDeploy = "tinyforge.deploy"
 	// ManagedPort is the container port the workload serves on.
 	ManagedPort = "tinyforge.port"
+	// ManagedConfig is the fingerprint of the runtime config the container
+	// was created from (see deployer.Fingerprint).
+	ManagedConfig = "tinyforge.config"
+	// ManagedNetwork is the Docker network the container was attached to.
+	ManagedNetwork = "tinyforge.network"
 )

@@ -11,7 +11,7 @@ import (
 // tests and the fuzzer start from it, and forms can be prefilled from it.
 // Each call returns a fresh copy.
 func Sample() *Controller {
-	return &Controller{
+	c := &Controller{
 		Enable: true,
 		Settings: Settings{
 			Network:        "tinyforge",
@@ -60,4 +60,8 @@ func Sample() *Controller {
 			},
 		},
 	}
+	for _, w := range c.Workloads {
+		w.Settings = c.Settings
+	}
+	return c
 }
