@@ -245,3 +245,21 @@ func TestDeployPullsAndRunsThePushedDigest(t *testing.T) {
 		t.Fatalf("container image %q, image label %q", c.Image, c.Labels[labels.ManagedImage])
 	}
 }
+
+func TestTeardownRemovesEverythingOnce(t *testing.T) {
+	f := newFixture(t)
+	f.w.MaxInstances = 2
+	f.mustDeploy(t, "v1")
+	f.mustDeploy(t, "v2")
+	n, err := f.engine.Teardown(context.Background(), "web")
+	if err != nil || n != 4 { // two routes, two containers
+		t.Fatalf("teardown = %d, %v; want 4 things removed", n, err)
+	}
+	if len(f.docker.containers) != 0 || len(f.proxy.routes) != 0 || len(f.store.routes) != 0 || len(f.store.instances) != 0 {
+		t.Fatalf("left: containers %v, proxy %v, routes %v, instances %v", f.docker.containers, f.proxy.routes, f.store.routes, f.store.instances)
+	}
+	events := len(f.store.events["web"])
+	if n, err := f.engine.Teardown(context.Background(), "web"); n != 0 || err != nil || len(f.store.events["web"]) != events {
+		t.Fatalf("second teardown = %d, %v, and recorded %d events; want a silent no-op", n, err, len(f.store.events["web"])-events)
+	}
+}

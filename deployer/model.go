@@ -9,6 +9,8 @@ type Request struct {
 	Digest   string // manifest digest from the trigger, when it carries one
 	Source   string // what asked: "distribution", "api", "labels", ...
 	Delivery string // delivery or event id from the trigger, for logs
+	// Teardown asks for the workload to be removed instead of deployed.
+	Teardown bool
 }
 
 // Instance states, as recorded in the store.

@@ -12,25 +12,25 @@ import (
 // Reconcile makes recorded instance state equal to Docker's, from one
 // container list per call whatever the number of containers: states and
 // addresses are refreshed and instances whose container is gone become
-// missing. It returns the number of records it changed.
-func (e *Engine) Reconcile(ctx context.Context) (int, error) {
+// missing. It returns that snapshot, so the caller can decide more from it
+// (orphaned workloads) without asking Docker again.
+func (e *Engine) Reconcile(ctx context.Context) ([]Container, error) {
 	containers, err := e.Docker.List(ctx, map[string]string{labels.Managed: "true"})
 	if err != nil {
-		return 0, fmt.Errorf("reconcile: list managed containers: %w", err)
+		return nil, fmt.Errorf("reconcile: list managed containers: %w", err)
 	}
 	instances, err := e.Store.Instances(ctx, "")
 	if err != nil {
-		return 0, fmt.Errorf("reconcile: read instances: %w", err)
+		return containers, fmt.Errorf("reconcile: read instances: %w", err)
 	}
-	changed := Drift(instances, containers, e.Network)
-	for _, in := range changed {
+	for _, in := range Drift(instances, containers, e.Network) {
 		if err := e.Store.PutInstance(ctx, in); err != nil {
-			return 0, fmt.Errorf("reconcile: %w", err)
+			return containers, fmt.Errorf("reconcile: %w", err)
 		}
 		e.Log.Info().Str(logkey.Workload, in.Workload).Str(logkey.Container, in.Name).
 			Str("state", in.State).Msg("instance state changed")
 	}
-	return len(changed), nil
+	return containers, nil
 }
 
 // Drift compares recorded instances with Docker's containers and returns

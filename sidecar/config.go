@@ -3,6 +3,7 @@ package sidecar
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -27,6 +28,11 @@ type Config struct {
 	UpstreamByName bool
 	Labels         map[string]string
 
+	BaseVolumePath     string
+	AllowedVolumePaths []string
+	TeardownOrphans    bool
+	OrphanGrace        time.Duration
+
 	Drain          time.Duration
 	StopGrace      time.Duration
 	ReconcileEvery time.Duration
@@ -36,11 +42,36 @@ type Config struct {
 	LogFormat string
 }
 
-// Parse reads the flags in args, with environment twins from getenv.
+// Parse reads the flags in args, with environment twins from getenv. It
+// returns flag.ErrHelp for -h; Usage prints the flags.
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	var c Config
+	fs, e := flags(&c, getenv)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if e.err != nil {
+		return c, e.err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+// Usage prints every flag with its default and environment twin.
+func Usage(w io.Writer) {
+	fs, _ := flags(&Config{}, func(string) string { return "" })
+	fmt.Fprintln(w, "usage: tinyforge sidecar [flags]")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// flags defines every flag of c, with defaults from the environment.
+func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	fs := flag.NewFlagSet("tinyforge sidecar", flag.ContinueOnError)
-	e := envFlags{fs: fs, getenv: getenv}
+	fs.SetOutput(io.Discard)
+	e := &envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
 	e.str(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
 	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
@@ -54,22 +85,17 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
 	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
 	e.boolean(&c.UpstreamByName, "upstream-by-name", false, "proxy dials containers by name (proxy inside the Docker network) instead of IP")
+	e.str(&c.BaseVolumePath, "base-volume-path", "", "host directory of instance, stage and project volumes (a controller's settings.baseVolumePath overrides it)")
+	e.list(&c.AllowedVolumePaths, "allowed-volume-paths", "host directories bind mounts may reach, comma-separated (policy: labels cannot widen it)")
+	e.boolean(&c.TeardownOrphans, "teardown-orphans", false, "tear down workloads no controller declares any more, after --orphan-grace")
+	e.duration(&c.OrphanGrace, "orphan-grace", time.Minute, "how long a workload stays undeclared before --teardown-orphans removes it")
 	e.duration(&c.Drain, "drain", 2*time.Second, "time the old container keeps serving after the switch")
 	e.duration(&c.StopGrace, "stop-grace", 10*time.Second, "time a stopping container gets before it is killed")
 	e.duration(&c.ReconcileEvery, "reconcile-interval", 5*time.Second, "interval of the reconcile pass")
 	e.duration(&c.ShutdownGrace, "shutdown-grace", 60*time.Second, "time a deploy in flight gets to finish on shutdown")
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if e.err != nil {
-		return c, e.err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return c, c.validate()
+	return fs, e
 }
 
 func (c Config) validate() error {
@@ -128,6 +154,32 @@ func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, us
 		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
 	}
 	e.fs.DurationVar(p, name, v, e.usage(name, usage))
+}
+
+func (e *envFlags) list(p *[]string, name, usage string) {
+	v := listValue{p: p}
+	_ = v.Set(e.lookup(name, ""))
+	e.fs.Var(v, name, e.usage(name, usage))
+}
+
+// listValue parses a comma-separated list, dropping empty items.
+type listValue struct{ p *[]string }
+
+func (l listValue) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listValue) Set(s string) error {
+	*l.p = nil
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l.p = append(*l.p, item)
+		}
+	}
+	return nil
 }
 
 func (e *envFlags) labels(p *map[string]string, name, usage string) {

@@ -3,9 +3,11 @@ package sidecar
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,14 +35,21 @@ type Controllers struct {
 	docker containerSource
 	log    zerolog.Logger
 
+	// OnChange, when set, is called after a refresh with the workloads
+	// whose config differs from the last one seen for that name, including
+	// the first sight of each name; a workload that disappears and comes
+	// back unchanged (a compose recreate) is not reported.
+	OnChange func(ctx context.Context, changed []*labels.Workload)
+
 	mu        sync.RWMutex
 	workloads map[string]*labels.Workload
-	problems  map[string][]string // controller name -> label errors
+	problems  map[string][]string         // controller name -> label errors
+	lastSeen  map[string]*labels.Workload // kept when a workload disappears
 }
 
 // NewControllers returns a watcher; call Run to keep it current.
 func NewControllers(docker containerSource, log zerolog.Logger) *Controllers {
-	return &Controllers{docker: docker, log: log, workloads: map[string]*labels.Workload{}}
+	return &Controllers{docker: docker, log: log, workloads: map[string]*labels.Workload{}, lastSeen: map[string]*labels.Workload{}}
 }
 
 // Workload returns the config of one workload, or nil.
@@ -141,23 +150,36 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	changed := !maps.EqualFunc(c.workloads, workloads, sameWorkload)
+	setChanged := !maps.EqualFunc(c.workloads, workloads, sameWorkload)
+	var changed []*labels.Workload
+	for _, name := range slices.Sorted(maps.Keys(workloads)) {
+		if last, ok := c.lastSeen[name]; !ok || !sameWorkload(last, workloads[name]) {
+			changed = append(changed, workloads[name])
+			c.lastSeen[name] = workloads[name]
+		}
+	}
 	c.workloads, c.problems = workloads, problems
 	c.mu.Unlock()
-	if changed {
+	if setChanged {
 		c.log.Info().Strs("workloads", slices.Sorted(maps.Keys(workloads))).Msg("workloads changed")
+	}
+	if len(changed) > 0 && c.OnChange != nil {
+		c.OnChange(ctx, changed)
 	}
 	return nil
 }
 
-// collectWorkloads merges the workloads of running controllers, oldest
-// controller first; a name declared twice keeps the first declaration and
-// reports the second.
+// collectWorkloads merges the workloads of running controllers. A name
+// declared identically by several controllers is one workload; declared
+// differently, it is a conflict: the workload is left out (so nothing
+// redeploys or tears it down) and reported against every declaring
+// controller until the labels agree again.
 func collectWorkloads(list []deployer.Container) (map[string]*labels.Workload, map[string][]string) {
 	slices.SortFunc(list, func(a, b deployer.Container) int { return a.Created.Compare(b.Created) })
 	workloads := map[string]*labels.Workload{}
 	problems := map[string][]string{}
-	owner := map[string]string{}
+	owners := map[string][]string{}
+	conflicted := map[string]bool{}
 	for _, ctr := range list {
 		if !ctr.Running {
 			continue
@@ -167,13 +189,20 @@ func collectWorkloads(list []deployer.Container) (map[string]*labels.Workload, m
 			problems[ctr.Name] = append(problems[ctr.Name], err.Error())
 		}
 		for _, name := range slices.Sorted(maps.Keys(ws)) {
-			if first, dup := owner[name]; dup {
-				problems[ctr.Name] = append(problems[ctr.Name],
-					"workload "+name+" is already declared by controller "+first+"; this declaration is ignored")
-				continue
+			if first, dup := workloads[name]; dup && !sameWorkload(first, ws[name]) {
+				conflicted[name] = true
+			} else if !dup {
+				workloads[name] = ws[name]
 			}
-			owner[name] = ctr.Name
-			workloads[name] = ws[name]
+			owners[name] = append(owners[name], ctr.Name)
+		}
+	}
+	for name := range conflicted {
+		delete(workloads, name)
+		for _, ctr := range owners[name] {
+			problems[ctr] = append(problems[ctr], fmt.Sprintf(
+				"workload %s is declared differently by controllers %s: it stays as deployed until they agree",
+				name, strings.Join(owners[name], ", ")))
 		}
 	}
 	return workloads, problems

@@ -79,5 +79,6 @@ func (s *Sidecar) routes() http.Handler {
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
 	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)
 	r.Handle("/v1/workloads", h(requireToken(s.cfg.APIToken, s.listWorkloads))).Methods(http.MethodGet)
+	r.Handle("/v1/workloads/{name}", h(requireToken(s.cfg.APIToken, s.teardownWorkload))).Methods(http.MethodDelete)
 	return r
 }

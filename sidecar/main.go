@@ -2,6 +2,8 @@ package sidecar
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +19,13 @@ import (
 // sets up logging and runs the daemon until SIGINT or SIGTERM.
 func Main(args []string, stderr io.Writer) int {
 	cfg, err := Parse(args, osGetenv)
+	if errors.Is(err, flag.ErrHelp) {
+		Usage(stderr)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "tinyforge sidecar:", err)
+		fmt.Fprintln(stderr, "run 'tinyforge sidecar -h' for the flags")
 		return 2
 	}
 	log, err := newLogger(cfg, stderr)

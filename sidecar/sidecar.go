@@ -33,6 +33,10 @@ type Sidecar struct {
 	engine      *deployer.Engine
 	queue       *deployer.Queue
 	controllers *Controllers
+	orphans     orphans
+
+	mu           sync.Mutex
+	orphanStatus map[string]orphanStatus
 }
 
 // New connects to Docker and Redis and wires the components.
@@ -58,6 +62,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Store:          store,
 		Network:        cfg.Network,
 		Domain:         cfg.Domain,
+		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.AllowedVolumePaths},
 		Drain:          cfg.Drain,
 		StopGrace:      cfg.StopGrace,
 		UpstreamByName: cfg.UpstreamByName,
@@ -66,6 +71,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
+	s.controllers.OnChange = s.converge
+	s.orphans.since = map[string]time.Time{}
 	return s, nil
 }
 
@@ -87,14 +94,22 @@ func newProxy(cfg Config) (deployer.Proxy, error) {
 // runDeploy executes one queued request against the workload's current config.
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
+	if req.Teardown {
+		if s.controllers.Workload(req.Workload) != nil {
+			log.Warn().Msg("teardown skipped: the workload is declared again")
+			return
+		}
+		_, _ = s.engine.Teardown(ctx, req.Workload) // logs and records itself
+		return
+	}
 	w := s.controllers.Workload(req.Workload)
 	if w == nil {
 		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
 		return
 	}
 	res, err := s.engine.Deploy(ctx, w, req)
-	if err == nil && res.Noop {
-		log.Info().Str(logkey.Image, res.Image).Str(logkey.Digest, res.Digest).Msg("already running this image: nothing to do")
+	if err == nil && res.Noop && !res.Rerouted {
+		log.Info().Str(logkey.Image, res.Image).Str(logkey.Digest, res.Digest).Msg("already running this image and config: nothing to do")
 	}
 }
 
@@ -150,8 +165,6 @@ func (s *Sidecar) reconcileLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := s.engine.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn().Err(err).Msg("reconcile")
-		}
+		s.reconcileOnce(ctx)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/gorilla/mux"
+
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/labels"
 )
@@ -47,6 +49,25 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 		}
 		out[name] = st
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"workloads": out, "problems": s.controllers.Problems()})
+	s.mu.Lock()
+	orphaned := maps.Clone(s.orphanStatus)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned})
+	return nil
+}
+
+// teardownWorkload queues the removal of a workload no controller declares
+// any more: containers, routes and records. A declared workload is refused,
+// since it would come back on its next push. Tearing down what is already
+// gone is a no-op.
+func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	if s.controllers.Workload(name) != nil {
+		return errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
+	}
+	if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "api"}); err != nil {
+		return errorf(http.StatusServiceUnavailable, err.Error())
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"workload": name, "queued": "teardown"})
 	return nil
 }

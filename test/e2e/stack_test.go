@@ -324,6 +324,19 @@ func (s *stack) status() workloadStatus {
 	return st
 }
 
+// api calls a management endpoint and returns the status code.
+func (s *stack) api(method, path string) int {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.sidecarURL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 type workloadStatus struct {
 	Config    *json.RawMessage    `json:"config"`
 	Instances []deployer.Instance `json:"instances"`

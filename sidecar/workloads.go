@@ -1,0 +1,144 @@
+package sidecar
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// converge is called when controllers' labels change a workload: it asks
+// for the workload's current image again. The deployer turns that into
+// nothing (same config), a re-route (faces changed) or a blue-green
+// redeploy (runtime config changed). A workload that runs nothing yet, or
+// whose image repository changed, waits for its next push.
+func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
+	for _, w := range changed {
+		log := s.log.With().Str(logkey.Workload, w.Name).Logger()
+		cs, err := s.docker.List(ctx, map[string]string{labels.Managed: "true", labels.ManagedWorkload: w.Name})
+		if err != nil {
+			log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
+			continue
+		}
+		current, ok := newestRunning(cs)
+		if !ok {
+			continue
+		}
+		image := current.Labels[labels.ManagedImage]
+		if !strings.HasPrefix(image, w.Image+":") {
+			log.Info().Str(logkey.Image, image).Msg("labels name another image: its next push deploys it")
+			continue
+		}
+		req := deployer.Request{
+			Workload: w.Name,
+			Tag:      current.Labels[labels.ManagedTag],
+			Digest:   current.Labels[labels.ManagedDigest],
+			Source:   "labels",
+		}
+		if err := s.queue.Submit(req); err != nil {
+			log.Error().Err(err).Msg("labels changed, but the converge was not queued")
+		}
+	}
+}
+
+// newestRunning picks the workload's newest running container.
+func newestRunning(cs []deployer.Container) (deployer.Container, bool) {
+	var best deployer.Container
+	found := false
+	for _, c := range cs {
+		if c.Running && (!found || c.Created.After(best.Created)) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// orphans tracks workloads that still have containers but that no
+// controller declares any more. They are reported, never torn down
+// silently: only with --teardown-orphans, after --orphan-grace, or through
+// DELETE /v1/workloads/{name}.
+type orphans struct {
+	mu    sync.Mutex
+	since map[string]time.Time
+}
+
+// orphanStatus is what the API shows of one orphaned workload.
+type orphanStatus struct {
+	Since      time.Time `json:"since"`
+	Containers int       `json:"containers"`
+}
+
+// update records the orphans of one reconcile snapshot and returns those
+// orphaned for at least grace.
+func (o *orphans) update(snapshot []deployer.Container, declared map[string]*labels.Workload, now time.Time, grace time.Duration) (status map[string]orphanStatus, expired []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	status = map[string]orphanStatus{}
+	for _, c := range snapshot {
+		name := c.Labels[labels.ManagedWorkload]
+		if name == "" || declared[name] != nil {
+			continue
+		}
+		st := status[name]
+		st.Containers++
+		status[name] = st
+	}
+	for name := range o.since {
+		if _, still := status[name]; !still {
+			delete(o.since, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(status)) {
+		since, known := o.since[name]
+		if !known {
+			since = now
+			o.since[name] = now
+		}
+		status[name] = orphanStatus{Since: since, Containers: status[name].Containers}
+		if now.Sub(since) >= grace {
+			expired = append(expired, name)
+		}
+	}
+	return status, expired
+}
+
+// reconcileOnce runs one reconcile pass and acts on orphaned workloads.
+func (s *Sidecar) reconcileOnce(ctx context.Context) {
+	snapshot, err := s.engine.Reconcile(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("reconcile")
+		}
+		if snapshot == nil {
+			return
+		}
+	}
+	status, expired := s.orphans.update(snapshot, s.controllers.Workloads(), time.Now(), s.cfg.OrphanGrace)
+	s.mu.Lock()
+	for name := range status {
+		if _, known := s.orphanStatus[name]; !known {
+			s.log.Warn().Str(logkey.Workload, name).Int("containers", status[name].Containers).
+				Bool("teardown_enabled", s.cfg.TeardownOrphans).
+				Msg("workload orphaned: no controller declares it any more; its containers keep running")
+		}
+	}
+	s.orphanStatus = status
+	s.mu.Unlock()
+	if !s.cfg.TeardownOrphans {
+		return
+	}
+	for _, name := range expired {
+		if s.queue.Busy(name) {
+			continue
+		}
+		if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "orphan"}); err != nil {
+			s.log.Error().Err(err).Str(logkey.Workload, name).Msg("orphan teardown not queued")
+		}
+	}
+}
