@@ -41,6 +41,10 @@ type Config struct {
 	UpstreamByName bool
 	// Labels are added to every container created (the managed labels win).
 	Labels map[string]string
+	// Scope, when set, is stamped on every container created and required
+	// of every container the engine lists, so engines of different scopes
+	// sharing one Docker host never see each other's containers.
+	Scope string
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
@@ -76,9 +80,28 @@ type Result struct {
 	Removed   []string // surplus containers removed
 }
 
-// managedBy is the label filter that selects a workload's containers.
-func managedBy(workload string) map[string]string {
-	return map[string]string{labels.Managed: "true", labels.ManagedWorkload: workload}
+// Containers lists the containers this engine owns (of one workload, or
+// all when workload is ""), in one Docker call. A container of another
+// scope is never among them, even for an engine without a scope.
+func (e *Engine) Containers(ctx context.Context, workload string) ([]Container, error) {
+	all, err := e.Docker.List(ctx, e.managed(workload))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope }), nil
+}
+
+// managed is the label filter of the containers this engine owns; with a
+// workload name, of that workload's only.
+func (e *Engine) managed(workload string) map[string]string {
+	f := map[string]string{labels.Managed: "true"}
+	if workload != "" {
+		f[labels.ManagedWorkload] = workload
+	}
+	if e.Scope != "" {
+		f[labels.Scope] = e.Scope
+	}
+	return f
 }
 
 // Deploy runs one blue-green deploy of w. Any failure before the switch
@@ -100,7 +123,7 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 		start:       e.Now(),
 	}
 	d.log = e.Log.With().Str(logkey.Workload, w.Name).Str(logkey.Deploy, d.id).Str(logkey.Image, d.ref).Logger()
-	existing, err := e.Docker.List(ctx, managedBy(w.Name))
+	existing, err := e.Containers(ctx, w.Name)
 	if err != nil {
 		return Result{}, fmt.Errorf("list containers of %s: %w", w.Name, err)
 	}
@@ -218,16 +241,15 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 	if err != nil {
 		return inst, err
 	}
-	spec.Labels = withLabels(d.Labels, map[string]string{
-		labels.Managed:         "true",
-		labels.ManagedWorkload: d.w.Name,
-		labels.ManagedTag:      d.tag,
-		labels.ManagedImage:    d.ref,
-		labels.ManagedDigest:   digest,
-		labels.ManagedDeploy:   d.id,
-		labels.ManagedPort:     strconv.Itoa(d.w.Port),
-		labels.ManagedConfig:   d.fingerprint,
-		labels.ManagedNetwork:  d.network,
+	spec.Labels = withLabels(d.Labels, d.managed(d.w.Name))
+	maps.Copy(spec.Labels, map[string]string{
+		labels.ManagedTag:     d.tag,
+		labels.ManagedImage:   d.ref,
+		labels.ManagedDigest:  digest,
+		labels.ManagedDeploy:  d.id,
+		labels.ManagedPort:    strconv.Itoa(d.w.Port),
+		labels.ManagedConfig:  d.fingerprint,
+		labels.ManagedNetwork: d.network,
 	})
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {

@@ -263,3 +263,21 @@ func TestTeardownRemovesEverythingOnce(t *testing.T) {
 		t.Fatalf("second teardown = %d, %v, and recorded %d events; want a silent no-op", n, err, len(f.store.events["web"])-events)
 	}
 }
+
+func TestContainersOfAnotherScopeAreInvisible(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	other := newFixture(t)
+	other.docker = f.docker // one Docker host, two sidecars
+	other.engine.Docker, other.engine.Scope = f.docker, "team-b"
+	if cs, err := other.engine.Containers(context.Background(), "web"); err != nil || len(cs) != 0 {
+		t.Fatalf("scoped engine sees %d containers of the unscoped one (%v)", len(cs), err)
+	}
+	res := other.mustDeploy(t, "v1")
+	if len(f.docker.containers) != 2 || f.docker.containers[res.Container].Labels["tinyforge.scope"] != "team-b" {
+		t.Fatalf("scoped deploy removed or reused the other's container: %v", f.docker.containers)
+	}
+	if cs, _ := f.engine.Containers(context.Background(), "web"); len(cs) != 1 || cs[0].ID == res.Container {
+		t.Fatalf("unscoped engine sees the scoped container: %v", cs)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
-	"github.com/tinyforge/tinyforge/labels"
 )
 
 // Reconcile makes recorded instance state equal to Docker's, from one
@@ -15,7 +14,7 @@ import (
 // missing. It returns that snapshot, so the caller can decide more from it
 // (orphaned workloads) without asking Docker again.
 func (e *Engine) Reconcile(ctx context.Context) ([]Container, error) {
-	containers, err := e.Docker.List(ctx, map[string]string{labels.Managed: "true"})
+	containers, err := e.Containers(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: list managed containers: %w", err)
 	}

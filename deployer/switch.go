@@ -111,7 +111,7 @@ func (d *deploy) restoreRoutes(ctx context.Context, switched []Route, before map
 // succeeded: failures here are logged, never rolled back.
 func (d *deploy) removeSurplus(ctx context.Context, newID string) []string {
 	ctx = context.WithoutCancel(ctx)
-	all, err := d.Docker.List(ctx, managedBy(d.w.Name))
+	all, err := d.Containers(ctx, d.w.Name)
 	if err != nil {
 		d.log.Error().Err(err).Msg("list containers for surplus removal")
 		return nil

@@ -29,7 +29,7 @@ func (e *Engine) Teardown(ctx context.Context, workload string) (removed int, er
 		}
 		removed++
 	}
-	containers, err := e.Docker.List(ctx, managedBy(workload))
+	containers, err := e.Containers(ctx, workload)
 	if err != nil {
 		return removed, fmt.Errorf("teardown %s: list containers: %w", workload, err)
 	}

@@ -13,6 +13,7 @@ import (
 // Controller is the root of the label tree of one controller container.
 type Controller struct {
 	Enable    bool                 `description:"Marks this container as a tinyforge controller."`
+	Scope     string               `description:"Only the sidecar started with this --scope reads this controller; empty for a sidecar without one."`
 	Settings  Settings             `description:"Deployment settings shared by the workloads."`
 	Workloads map[string]*Workload `description:"Workloads this controller declares, by name (a DNS label: lowercase letters, digits, '-')."`
 }

@@ -8,6 +8,10 @@ const (
 	Root = "tinyforge"
 	// Enable marks a controller container whose labels declare workloads.
 	Enable = "tinyforge.enable"
+	// Scope ties a controller, and every container and network a sidecar
+	// creates, to the sidecar started with the same --scope, so several
+	// sidecars can share one Docker host without touching each other's.
+	Scope = "tinyforge.scope"
 
 	// Managed marks a container the sidecar created; Docker alone can then
 	// tell what the sidecar owns, even when Redis lost everything.

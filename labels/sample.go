@@ -13,6 +13,7 @@ import (
 func Sample() *Controller {
 	c := &Controller{
 		Enable: true,
+		Scope:  "production",
 		Settings: Settings{
 			Network:        "tinyforge",
 			Domain:         "example.com",

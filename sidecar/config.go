@@ -27,6 +27,7 @@ type Config struct {
 	Domain         string
 	UpstreamByName bool
 	Labels         map[string]string
+	Scope          string
 
 	BaseVolumePath     string
 	AllowedVolumePaths []string
@@ -83,6 +84,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
 	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
+	e.str(&c.Scope, "scope", "", "read only controllers labelled tinyforge.scope=<scope>, and own only containers so labelled (several sidecars per host)")
 	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
 	e.boolean(&c.UpstreamByName, "upstream-by-name", false, "proxy dials containers by name (proxy inside the Docker network) instead of IP")
 	e.str(&c.BaseVolumePath, "base-volume-path", "", "host directory of instance, stage and project volumes (a controller's settings.baseVolumePath overrides it)")

@@ -33,6 +33,7 @@ var controllerActions = []string{"start", "die", "destroy"}
 // controller containers, current within a moment of any Docker event.
 type Controllers struct {
 	docker containerSource
+	scope  string
 	log    zerolog.Logger
 
 	// OnChange, when set, is called after a refresh with the workloads
@@ -48,8 +49,9 @@ type Controllers struct {
 }
 
 // NewControllers returns a watcher; call Run to keep it current.
-func NewControllers(docker containerSource, log zerolog.Logger) *Controllers {
-	return &Controllers{docker: docker, log: log, workloads: map[string]*labels.Workload{}, lastSeen: map[string]*labels.Workload{}}
+// Only controllers whose tinyforge.scope label equals scope are read.
+func NewControllers(docker containerSource, scope string, log zerolog.Logger) *Controllers {
+	return &Controllers{docker: docker, scope: scope, log: log, workloads: map[string]*labels.Workload{}, lastSeen: map[string]*labels.Workload{}}
 }
 
 // Workload returns the config of one workload, or nil.
@@ -98,7 +100,7 @@ func (c *Controllers) watch(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	since := time.Now().Add(-time.Second)
-	events, errs := c.docker.Events(ctx, since, map[string]string{labels.Enable: "true"}, controllerActions...)
+	events, errs := c.docker.Events(ctx, since, c.filter(), controllerActions...)
 	if err := c.Refresh(ctx); err != nil {
 		return err
 	}
@@ -124,6 +126,16 @@ func (c *Controllers) watch(ctx context.Context) error {
 	}
 }
 
+// filter selects controllers of this scope (Docker cannot filter on a
+// label's absence: Refresh drops scoped controllers for an unscoped sidecar).
+func (c *Controllers) filter() map[string]string {
+	f := map[string]string{labels.Enable: "true"}
+	if c.scope != "" {
+		f[labels.Scope] = c.scope
+	}
+	return f
+}
+
 // drain swallows events arriving within d, so a burst costs one re-list.
 func drain(events <-chan dockerhost.Event, d time.Duration) {
 	t := time.NewTimer(d)
@@ -139,10 +151,11 @@ func drain(events <-chan dockerhost.Event, d time.Duration) {
 
 // Refresh re-reads the labels of every running controller.
 func (c *Controllers) Refresh(ctx context.Context) error {
-	list, err := c.docker.List(ctx, map[string]string{labels.Enable: "true"})
+	list, err := c.docker.List(ctx, c.filter())
 	if err != nil {
 		return err
 	}
+	list = slices.DeleteFunc(list, func(ctr deployer.Container) bool { return ctr.Labels[labels.Scope] != c.scope })
 	workloads, problems := collectWorkloads(list)
 	for ctrl, errs := range problems {
 		for _, e := range errs {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/proxyplug"
 	"github.com/tinyforge/tinyforge/proxyplug/caddy"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -45,7 +47,10 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	docker.NetworkLabels = cfg.Labels
+	docker.NetworkLabels = maps.Clone(cfg.Labels)
+	if cfg.Scope != "" {
+		docker.NetworkLabels[labels.Scope] = cfg.Scope
+	}
 	store, err := redisstore.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return nil, err
@@ -67,10 +72,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		StopGrace:      cfg.StopGrace,
 		UpstreamByName: cfg.UpstreamByName,
 		Labels:         cfg.Labels,
+		Scope:          cfg.Scope,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
-	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
+	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
 	s.orphans.since = map[string]time.Time{}
 	return s, nil

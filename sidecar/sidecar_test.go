@@ -132,7 +132,7 @@ func newHookSidecar(t *testing.T) *hookSidecar {
 	h.Sidecar = &Sidecar{
 		cfg:         Config{WebhookToken: "s3cret"},
 		log:         zerolog.Nop(),
-		controllers: NewControllers(src, zerolog.Nop()),
+		controllers: NewControllers(src, "", zerolog.Nop()),
 	}
 	if err := h.controllers.Refresh(context.Background()); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 	for _, w := range changed {
 		log := s.log.With().Str(logkey.Workload, w.Name).Logger()
-		cs, err := s.docker.List(ctx, map[string]string{labels.Managed: "true", labels.ManagedWorkload: w.Name})
+		cs, err := s.engine.Containers(ctx, w.Name)
 		if err != nil {
 			log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
 			continue

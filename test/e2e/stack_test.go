@@ -45,12 +45,17 @@ type stack struct {
 
 	sidecarURL string
 	apiToken   string
+	scope      string // the sidecar reads only controllers of its own scope
 	network    string
 	workload   string
 	repo       string // image repository of the workload, without tag
 	host       string // public host of the workload's face
 	base       string // image every version is derived from
 	logPath    string
+
+	stopSidecar func()
+	mu          sync.Mutex
+	images      []string // version images, removed after the containers using them
 }
 
 func newStack(t *testing.T) *stack {
@@ -62,6 +67,7 @@ func newStack(t *testing.T) *stack {
 		cli:      cli,
 		apiToken: "api-" + testsvc.RunID,
 		network:  fmt.Sprintf("tf-e2e-%s-%d", testsvc.RunID, n),
+		scope:    fmt.Sprintf("e2e-%s-%d", testsvc.RunID, n),
 		workload: fmt.Sprintf("e2e%s%d", testsvc.RunID, n),
 	}
 	s.host = s.workload + ".e2e.test"
@@ -73,13 +79,30 @@ func newStack(t *testing.T) *stack {
 	s.hooks = newHookRecorder(t, s.sidecarURL+"/v1/hooks/distribution")
 	s.registry = testsvc.Registry(t, &testsvc.Notify{URL: s.hooks.URL(), Token: webhookToken})
 	s.repo = s.registry.Ref("e2e-" + s.workload + "/app")
-	t.Cleanup(s.removeWorkloadContainers) // runs after the sidecar stops
 
 	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
-	s.startSidecar(redis.URL, port, webhookToken)
 	s.base = fmt.Sprintf("tf-e2e-base-%s-%d:latest", testsvc.RunID, n)
 	testsvc.BuildImage(t, cli, s.base, nil)
+	s.startSidecar(redis.URL, port, webhookToken)
+	// Registered last, so it runs first: the sidecar stops, then what it
+	// made goes, then the version images, before the base image's cleanup.
+	t.Cleanup(s.teardown)
 	return s
+}
+
+// teardown stops the sidecar and removes the workload's containers, the
+// version images and the network, in that order.
+func (s *stack) teardown() {
+	s.stopSidecar()
+	s.removeWorkloadContainers()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.images {
+		_, err := s.cli.ImageRemove(context.Background(), id, image.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			s.t.Errorf("remove image %s: %v", id, err)
+		}
+	}
 }
 
 var sidecarBin = sync.OnceValues(func() (string, error) {
@@ -117,6 +140,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 		"--stop-grace", "5s",
 		"--reconcile-interval", "1s",
 		"--labels", testsvc.RunLabel+"="+testsvc.RunID,
+		"--scope", s.scope,
 		"--log-format", "json", "--log-level", "debug",
 	)
 	// Secrets and the Redis URL come through the environment twins.
@@ -129,7 +153,23 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	var once sync.Once
+	s.stopSidecar = func() { once.Do(func() { s.stop(cmd, logFile) }) }
+	t.Cleanup(s.stopSidecar) // in case the stack is never complete
+	eventually(t, 15*time.Second, "sidecar healthy", func() bool {
+		resp, err := http.Get(s.sidecarURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// stop interrupts the sidecar, expecting a clean exit.
+func (s *stack) stop(cmd *exec.Cmd, logFile *os.File) {
+	t := s.t
+	{
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -150,15 +190,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 			}
 			t.Logf("sidecar log (tail):\n%s", out)
 		}
-	})
-	eventually(t, 15*time.Second, "sidecar healthy", func() bool {
-		resp, err := http.Get(s.sidecarURL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	}
 }
 
 // controllerLabels are the labels of a controller declaring the workload.
@@ -166,6 +198,7 @@ func (s *stack) controllerLabels(extra map[string]string) map[string]string {
 	w := "tinyforge.workloads." + s.workload + "."
 	l := map[string]string{
 		labels.Enable:             "true",
+		labels.Scope:              s.scope,
 		testsvc.RunLabel:          testsvc.RunID,
 		"com.docker.compose.x":    "ignored",
 		w + "image":               s.repo,
@@ -251,13 +284,9 @@ func (s *stack) version(tag string, env ...string) string {
 	if err != nil {
 		t.Fatalf("commit %s: %v", ref, err)
 	}
-	// Registered after the base image's cleanup, so it runs before it.
-	t.Cleanup(func() {
-		_, err := s.cli.ImageRemove(context.Background(), img.ID, image.RemoveOptions{Force: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("remove image %s: %v", ref, err)
-		}
-	})
+	s.mu.Lock()
+	s.images = append(s.images, img.ID)
+	s.mu.Unlock()
 	return ref
 }
 
