@@ -226,18 +226,15 @@ func labelProblem(c Controller, err error) Problem {
 }
 
 // nearestLine is the line of key, or for a label that is missing (a
-// volume without scope), the first line of its nearest written relative
-// (the volume's other labels), so the position points where to add it.
+// volume without scope) or a group (a bad workload name), the first line
+// of its nearest written relative (the volume's or workload's other
+// labels), so the position points where to fix it. It never looks wider
+// than one workload: 0 then, and the caller uses the service's line.
 func nearestLine(lines map[string]int, key string) int {
 	if line, ok := lines[key]; ok {
 		return line
 	}
-	for prefix := key; ; {
-		i := strings.LastIndexByte(prefix, '.')
-		if i <= len(labels.Root) {
-			return 0
-		}
-		prefix = prefix[:i+1]
+	for prefix := key + "."; strings.Count(prefix, ".") >= 3; {
 		best := 0
 		for k, line := range lines {
 			if strings.HasPrefix(k, prefix) && (best == 0 || line < best) {
@@ -247,8 +244,9 @@ func nearestLine(lines map[string]int, key string) int {
 		if best > 0 {
 			return best
 		}
-		prefix = prefix[:i]
+		prefix = prefix[:strings.LastIndexByte(prefix[:len(prefix)-1], '.')+1]
 	}
+	return 0
 }
 
 // differingKeys lists the labels that differ between two declarations of

@@ -121,6 +121,9 @@ func TestNearestLine(t *testing.T) {
 		{"tinyforge.workloads.api.image", 12},
 		{"tinyforge.workloads.api.port", 12},
 		{"tinyforge.settings.domain", 0},
+		{"tinyforge.workloads.api", 12},            // a group key: its own labels
+		{"tinyforge.workloads.gone.image", 0},      // never another workload's line
+		{"tinyforge.workloads.web.faces.x.tls", 1}, // the workload's first label
 	}
 	for _, tt := range tests {
 		if got := nearestLine(lines, tt.key); got != tt.want {
