@@ -8,6 +8,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/rs/zerolog v1.35.1
 	github.com/traefik/paerser v0.2.2
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tinyforge/tinyforge/labels/labelscli"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
 
@@ -13,6 +14,7 @@ const usage = `usage: tinyforge <command> [flags]
 
 commands:
   sidecar   run the daemon (tinyforge sidecar -h lists its flags)
+  labels    check controller labels before a deploy, print their reference (tinyforge labels -h)
 `
 
 func main() {
@@ -23,6 +25,8 @@ func main() {
 	switch os.Args[1] {
 	case "sidecar":
 		os.Exit(sidecar.Main(os.Args[2:], os.Stderr))
+	case "labels":
+		os.Exit(labelscli.Main(os.Args[2:]))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
