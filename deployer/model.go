@@ -63,6 +63,9 @@ type ContainerSpec struct {
 	Port    int
 	Network string
 	Labels  map[string]string
+
+	NanoCPUs    int64 // CPU limit in 1e-9 cores; 0 = none
+	MemoryBytes int64 // memory limit; 0 = none
 }
 
 // Container is the deployer's view of a Docker container.
