@@ -15,6 +15,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/policy"
 )
 
 // Config wires an Engine to its collaborators and global settings.
@@ -37,6 +38,18 @@ type Config struct {
 	UpstreamByName bool
 	// Labels are added to every container created (the managed labels win).
 	Labels map[string]string
+
+	// Images refuses, before any pull, images outside --allowed-images.
+	Images policy.Images
+	// Limits caps and defaults the containers' CPU and memory.
+	Limits policy.Limits
+	// AllowedVolumePaths are the resolved --allowed-volume-paths roots
+	// absolute binds must stay beneath (the volume resolver checks them;
+	// dockerhost.Create asserts them again on the final config).
+	AllowedVolumePaths []string
+	// EnvOverrides, when set, supplies stored env overrides merged over the
+	// labels' env at deploy time.
+	EnvOverrides EnvSource
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
@@ -82,6 +95,7 @@ func managedBy(workload string) map[string]string {
 func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (Result, error) {
 	tag := w.ResolveTag(req.Tag)
 	ref := w.Image + ":" + tag
+	ctx = WithRegistry(ctx, workloadRegistry(w))
 	if e.Network == "" {
 		return Result{}, ErrNoNetwork
 	}
@@ -142,6 +156,9 @@ type deploy struct {
 
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
 	res := Result{Deploy: d.id, Image: d.ref}
+	if err := d.checkImage(); err != nil {
+		return res, err
+	}
 
 	digest, err := d.Docker.Pull(ctx, d.ref)
 	if err != nil {
@@ -179,6 +196,10 @@ func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) 
 
 // startNew creates, records and starts the new container.
 func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) {
+	env, err := d.containerEnv(ctx)
+	if err != nil {
+		return Instance{}, err
+	}
 	now := d.Now()
 	inst := Instance{
 		Name:     ContainerName(d.w.Name, d.tag, now),
@@ -193,7 +214,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 	spec := ContainerSpec{
 		Name:    inst.Name,
 		Image:   d.ref,
-		Env:     envList(d.w.Env),
+		Env:     env,
 		Port:    d.w.Port,
 		Network: d.Network,
 		Labels: withLabels(d.Labels, map[string]string{
@@ -206,6 +227,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 			labels.ManagedPort:     strconv.Itoa(d.w.Port),
 		}),
 	}
+	spec.NanoCPUs, spec.MemoryBytes = d.limits()
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
 		return inst, fmt.Errorf("create %s: %w", inst.Name, err)
