@@ -67,3 +67,27 @@ func LoadKeyFile(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// LoadKeyring builds the keyring from the current and old key files (the
+// TINYFORGE_SECRET_KEY_FILE and TINYFORGE_SECRET_OLD_KEY_FILE settings).
+// No current key file means no keyring: secrets cannot be used, plain env
+// overrides can.
+func LoadKeyring(currentFile, oldFile string) (*Keyring, error) {
+	if currentFile == "" {
+		if oldFile != "" {
+			return nil, errors.New("an old secret key file is set without a current one")
+		}
+		return nil, nil
+	}
+	cur, err := LoadKeyFile(currentFile)
+	if err != nil {
+		return nil, err
+	}
+	var old []byte
+	if oldFile != "" {
+		if old, err = LoadKeyFile(oldFile); err != nil {
+			return nil, fmt.Errorf("old key: %w", err)
+		}
+	}
+	return NewKeyring(cur, old)
+}

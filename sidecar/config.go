@@ -3,6 +3,7 @@ package sidecar
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -34,22 +35,31 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	Security
 }
 
 // Parse reads the flags in args, with environment twins from getenv.
 func Parse(args []string, getenv func(string) string) (Config, error) {
+	return parseTo(os.Stderr, args, getenv)
+}
+
+// parseTo is Parse with the usage text written to out.
+func parseTo(out io.Writer, args []string, getenv func(string) string) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("tinyforge sidecar", flag.ContinueOnError)
+	fs.SetOutput(out)
 	e := envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
-	e.str(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
+	e.secret(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
 	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
 	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy or none")
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
-	e.str(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
-	e.str(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	e.secret(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
+	e.secret(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	c.Security.flags(&e)
 	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
 	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
@@ -69,7 +79,10 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.resolveSecurity()
 }
 
 func (c Config) validate() error {

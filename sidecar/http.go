@@ -75,6 +75,7 @@ func requireToken(token string, next handlerFunc) handlerFunc {
 
 func (s *Sidecar) routes() http.Handler {
 	r := mux.NewRouter()
+	r.Use(newAuthLimiter(s.log, s.validBearer).middleware)
 	h := func(f handlerFunc) http.HandlerFunc { return handle(s.log, f) }
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
 	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)

@@ -22,6 +22,7 @@ import (
 	"github.com/tinyforge/tinyforge/proxyplug"
 	"github.com/tinyforge/tinyforge/proxyplug/caddy"
 	"github.com/tinyforge/tinyforge/redisstore"
+	"github.com/tinyforge/tinyforge/secrets"
 )
 
 // Sidecar is one running daemon.
@@ -46,6 +47,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	if err != nil {
 		return nil, err
 	}
+	vault := &secrets.Vault{Store: store, Keys: cfg.Keys}
+	docker.PullAuth, docker.Images, docker.BindRoots = pullAuth(vault), cfg.Images, cfg.VolumePaths
 	proxy, err := newProxy(cfg)
 	if err != nil {
 		store.Close()
@@ -63,6 +66,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		UpstreamByName: cfg.UpstreamByName,
 		Labels:         cfg.Labels,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
+
+		Images:             cfg.Images,
+		Limits:             cfg.Limits,
+		AllowedVolumePaths: cfg.VolumePaths.Roots(),
+		EnvOverrides:       vault,
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
@@ -112,6 +120,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 	}
 	s.log.Info().Str("listen", ln.Addr().String()).Str("proxy", s.cfg.Proxy).Str("network", s.cfg.Network).Msg("sidecar started")
 
