@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tinyforge/tinyforge/admin"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
 
@@ -13,6 +14,10 @@ const usage = `usage: tinyforge <command> [flags]
 
 commands:
   sidecar   run the daemon (tinyforge sidecar -h lists its flags)
+  health    exit 0 when the sidecar on this host answers /healthz (for HEALTHCHECK)
+  registry  add|list|remove registry credentials (token sealed in Redis)
+  env       set|unset|list env overrides of a workload (--secret seals the value)
+  secrets   rotate: re-seal every secret under the current key
 `
 
 func main() {
@@ -23,6 +28,10 @@ func main() {
 	switch os.Args[1] {
 	case "sidecar":
 		os.Exit(sidecar.Main(os.Args[2:], os.Stderr))
+	case "health":
+		os.Exit(sidecar.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	case "registry", "env", "secrets":
+		os.Exit(admin.Main(os.Args[1], os.Args[2:], admin.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
