@@ -69,9 +69,12 @@ type allowListProxy struct {
 
 func newAllowListProxy(t *testing.T, rules []apiRule) *allowListProxy {
 	t.Helper()
-	sock := "/var/run/docker.sock"
+	// The engine the tests use: DOCKER_HOST when set, else the local socket.
+	network, addr := "unix", "/var/run/docker.sock"
 	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
-		sock = strings.TrimPrefix(h, "unix://")
+		addr = strings.TrimPrefix(h, "unix://")
+	} else if strings.HasPrefix(h, "tcp://") {
+		network, addr = "tcp", strings.TrimPrefix(h, "tcp://")
 	}
 	p := &allowListProxy{rules: rules, used: map[string]int{}}
 	for _, r := range rules {
@@ -83,7 +86,7 @@ func newAllowListProxy(t *testing.T, rules []apiRule) *allowListProxy {
 		},
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return d.DialContext(ctx, network, addr)
 		}},
 		FlushInterval: -1, // events and pull progress stream
 	}
