@@ -66,7 +66,7 @@ func TestSpecCarriesCommandLimitsVolumesAndSettings(t *testing.T) {
 
 	s := f.docker.specs[0]
 	if s.Network != "team-net" || !slices.Equal(s.Cmd, []string{"serve", "--addr", ":8080"}) ||
-		s.Entrypoint == nil || len(s.Entrypoint) != 0 || s.NanoCPUs != 5e8 || s.Memory != 64<<20 {
+		s.Entrypoint == nil || len(s.Entrypoint) != 0 || s.NanoCPUs != 5e8 || s.MemoryBytes != 64<<20 {
 		t.Fatalf("spec = %+v", s)
 	}
 	var targets []string

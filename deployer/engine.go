@@ -16,6 +16,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/policy"
 )
 
 // Config wires an Engine to its collaborators and global settings.
@@ -45,6 +46,14 @@ type Config struct {
 	// of every container the engine lists, so engines of different scopes
 	// sharing one Docker host never see each other's containers.
 	Scope string
+
+	// Images refuses, before any pull, images outside --allowed-images.
+	Images policy.Images
+	// Limits caps and defaults the containers' CPU and memory.
+	Limits policy.Limits
+	// EnvOverrides, when set, supplies stored env overrides merged over the
+	// labels' env at deploy time.
+	EnvOverrides EnvSource
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
@@ -110,6 +119,7 @@ func (e *Engine) managed(workload string) map[string]string {
 func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (Result, error) {
 	tag := w.ResolveTag(req.Tag)
 	network := cmp.Or(w.Settings.Network, e.Network)
+	ctx = WithRegistry(ctx, w.Registry)
 	if network == "" {
 		return Result{}, ErrNoNetwork
 	}
@@ -175,6 +185,9 @@ type deploy struct {
 
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
 	res := Result{Deploy: d.id, Image: d.ref}
+	if err := d.checkImage(); err != nil {
+		return res, err
+	}
 
 	digest, err := d.Docker.Pull(ctx, d.pullRef())
 	if err != nil {
@@ -237,7 +250,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 		Network:  d.network,
 		Created:  now.UTC(),
 	}
-	spec, err := d.containerSpec(inst.Name)
+	spec, err := d.containerSpec(ctx, inst.Name)
 	if err != nil {
 		return inst, err
 	}

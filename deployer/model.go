@@ -69,10 +69,10 @@ type ContainerSpec struct {
 	Mounts  []Mount
 	// Cmd and Entrypoint override the image's when non-nil; an empty
 	// non-nil Entrypoint clears the image's entrypoint.
-	Cmd        []string
-	Entrypoint []string
-	NanoCPUs   int64 // CPU limit in 1e-9 cores; 0 = unlimited
-	Memory     int64 // memory limit in bytes; 0 = unlimited
+	Cmd         []string
+	Entrypoint  []string
+	NanoCPUs    int64 // CPU limit in 1e-9 cores; 0 = unlimited
+	MemoryBytes int64 // memory limit in bytes; 0 = unlimited
 }
 
 // Container is the deployer's view of a Docker container.

@@ -2,16 +2,22 @@ package deployer
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 )
 
 // containerSpec is the new container of the deploy: image, env, port and
-// network, the label's command, entrypoint and limits, and the volumes the
+// network, env with the stored overrides on top, the label's command,
+// entrypoint and limits (capped by policy), and the volumes the
 // policy allows. A volume that cannot be resolved is logged and skipped, as
 // the original design does: a bad volume must not block a valid deploy.
-func (d *deploy) containerSpec(name string) (ContainerSpec, error) {
+func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec, error) {
+	env, err := d.containerEnv(ctx)
+	if err != nil {
+		return ContainerSpec{}, fmt.Errorf("env overrides of %s: %w", d.w.Name, err)
+	}
 	cmd, err := d.w.Command.Split()
 	if err != nil {
 		return ContainerSpec{}, fmt.Errorf("command of %s: %w", d.w.Name, err)
@@ -26,16 +32,16 @@ func (d *deploy) containerSpec(name string) (ContainerSpec, error) {
 	for _, p := range problems {
 		d.log.Warn().Str(logkey.Container, name).Str("problem", p.Error()).Msg("volume skipped")
 	}
-	return ContainerSpec{
+	spec := ContainerSpec{
 		Name:       name,
 		Image:      d.pullRef(),
-		Env:        envList(d.w.Env),
+		Env:        env,
 		Port:       d.w.Port,
 		Network:    d.network,
 		Mounts:     mounts,
 		Cmd:        cmd,
 		Entrypoint: entrypoint,
-		NanoCPUs:   d.w.NanoCPUs(),
-		Memory:     d.w.MemoryBytes(),
-	}, nil
+	}
+	spec.NanoCPUs, spec.MemoryBytes = d.limits()
+	return spec, nil
 }

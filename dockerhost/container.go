@@ -16,8 +16,10 @@ import (
 )
 
 // Create creates the container of spec, attached to spec.Network only and
-// restarted by the engine unless stopped. It is created unprivileged, with
-// no host networking and no added capabilities, whatever the image asks.
+// restarted by the engine unless stopped, with spec's CPU and memory
+// limits. Whatever built the config, checkHostConfig refuses it with
+// ErrUnsafe when it would be privileged, share a host namespace, add
+// capabilities or devices, or bind a path outside BindRoots.
 func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string, error) {
 	cfg := &container.Config{
 		Image:      spec.Image,
@@ -34,9 +36,12 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		Privileged:    false,
 		CapAdd:        nil,
 		NetworkMode:   container.NetworkMode(spec.Network),
-		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.Memory},
+		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.MemoryBytes},
 	}
 	hostCfg.Binds, hostCfg.Mounts = mounts(spec.Mounts)
+	if err := checkHostConfig(hostCfg, h.BindRoots); err != nil {
+		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)
+	}
 	var netCfg *network.NetworkingConfig
 	if spec.Network != "" {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {}}}

@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/policy"
 )
 
 var _ deployer.Docker = (*Host)(nil)
@@ -44,8 +45,16 @@ type Host struct {
 	netMu  sync.Mutex // serialises EnsureNetwork
 
 	// PullAuth, when set, supplies credentials for a pull of ref; returning
-	// false pulls anonymously. Nil means every pull is anonymous.
-	PullAuth func(ref string) (registry.AuthConfig, bool)
+	// false pulls anonymously, an error fails the pull (a credential that
+	// cannot be read must not turn into an anonymous pull, whose failure
+	// would look like "not found"). Nil means every pull is anonymous.
+	PullAuth func(ctx context.Context, ref string) (registry.AuthConfig, bool, error)
+	// Images, when not empty, refuses pulls outside --allowed-images: a
+	// backstop for the deployer's own check, whatever path asks for a pull.
+	Images policy.Images
+	// BindRoots are the host paths binds may use (--allowed-volume-paths
+	// and the base volume path); Create refuses any other bind.
+	BindRoots policy.Paths
 
 	// NetworkLabels are added to every network EnsureNetwork creates,
 	// besides tinyforge.managed=true (tests add their run id here).

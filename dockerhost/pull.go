@@ -21,7 +21,10 @@ func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	auth, err := h.registryAuth(ref)
+	if err := h.Images.Allows(ref); err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	auth, err := h.registryAuth(ctx, ref)
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -46,10 +49,14 @@ func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
 
 // registryAuth encodes the X-Registry-Auth header. It is always sent, empty
 // when anonymous: a header the engine cannot decode is silently ignored.
-func (h *Host) registryAuth(ref string) (string, error) {
+func (h *Host) registryAuth(ctx context.Context, ref string) (string, error) {
 	var ac registry.AuthConfig
 	if h.PullAuth != nil {
-		if c, ok := h.PullAuth(ref); ok {
+		c, ok, err := h.PullAuth(ctx, ref)
+		if err != nil {
+			return "", err
+		}
+		if ok {
 			ac = c
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
+	"github.com/tinyforge/tinyforge/policy"
 )
 
 // TestCreateAppliesMountsCommandAndLimits checks that what the labels ask
@@ -30,6 +31,11 @@ func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 	if err := os.Mkdir(user, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	roots, err := policy.ParsePaths([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.BindRoots = roots // the policy lets binds reach the temp dir only
 	vol := name(t, "vol")
 	t.Cleanup(func() {
 		if err := cli.VolumeRemove(context.Background(), vol, true); err != nil && !cerrdefs.IsNotFound(err) {
@@ -46,10 +52,10 @@ func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 			{Type: deployer.MountTmpfs, Target: "/tmp"},
 			{Type: deployer.MountVolume, Source: vol, Target: "/vol"},
 		},
-		Entrypoint: []string{"/app"},
-		Cmd:        []string{"-probe", "http://127.0.0.1:1/"},
-		NanoCPUs:   5e8,
-		Memory:     64 << 20,
+		Entrypoint:  []string{"/app"},
+		Cmd:         []string{"-probe", "http://127.0.0.1:1/"},
+		NanoCPUs:    5e8,
+		MemoryBytes: 64 << 20,
 	}
 	id, err := h.Create(ctx, spec)
 	if err != nil {

@@ -29,10 +29,9 @@ type Config struct {
 	Labels         map[string]string
 	Scope          string
 
-	BaseVolumePath     string
-	AllowedVolumePaths []string
-	TeardownOrphans    bool
-	OrphanGrace        time.Duration
+	BaseVolumePath  string
+	TeardownOrphans bool
+	OrphanGrace     time.Duration
 
 	Drain          time.Duration
 	StopGrace      time.Duration
@@ -41,6 +40,8 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	Security
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -57,7 +58,10 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.resolveSecurity()
 }
 
 // Usage prints every flag with its default and environment twin.
@@ -74,21 +78,21 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	fs.SetOutput(io.Discard)
 	e := &envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
-	e.str(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
+	e.secret(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
 	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
 	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy or none")
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
-	e.str(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
-	e.str(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	e.secret(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
+	e.secret(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	c.Security.flags(e)
 	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
 	e.str(&c.Scope, "scope", "", "read only controllers labelled tinyforge.scope=<scope>, and own only containers so labelled (several sidecars per host)")
 	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
 	e.boolean(&c.UpstreamByName, "upstream-by-name", false, "proxy dials containers by name (proxy inside the Docker network) instead of IP")
 	e.str(&c.BaseVolumePath, "base-volume-path", "", "host directory of instance, stage and project volumes (a controller's settings.baseVolumePath overrides it)")
-	e.list(&c.AllowedVolumePaths, "allowed-volume-paths", "host directories bind mounts may reach, comma-separated (policy: labels cannot widen it)")
 	e.boolean(&c.TeardownOrphans, "teardown-orphans", false, "tear down workloads no controller declares any more, after --orphan-grace")
 	e.duration(&c.OrphanGrace, "orphan-grace", time.Minute, "how long a workload stays undeclared before --teardown-orphans removes it")
 	e.duration(&c.Drain, "drain", 2*time.Second, "time the old container keeps serving after the switch")
@@ -156,32 +160,6 @@ func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, us
 		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
 	}
 	e.fs.DurationVar(p, name, v, e.usage(name, usage))
-}
-
-func (e *envFlags) list(p *[]string, name, usage string) {
-	v := listValue{p: p}
-	_ = v.Set(e.lookup(name, ""))
-	e.fs.Var(v, name, e.usage(name, usage))
-}
-
-// listValue parses a comma-separated list, dropping empty items.
-type listValue struct{ p *[]string }
-
-func (l listValue) String() string {
-	if l.p == nil {
-		return ""
-	}
-	return strings.Join(*l.p, ",")
-}
-
-func (l listValue) Set(s string) error {
-	*l.p = nil
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			*l.p = append(*l.p, item)
-		}
-	}
-	return nil
 }
 
 func (e *envFlags) labels(p *map[string]string, name, usage string) {

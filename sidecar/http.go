@@ -1,14 +1,14 @@
 package sidecar
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/webhook"
 )
 
 // maxBody bounds every request body the sidecar reads.
@@ -52,11 +52,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// bearer checks "Authorization: Bearer <token>" in constant time. An
+// bearer checks "Authorization: Bearer <token>" in constant time, without
+// revealing the token's length (webhook.CheckBearer compares hashes). An
 // empty configured token never matches.
 func bearer(r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	return webhook.CheckBearer(r.Header.Get("Authorization"), token)
 }
 
 // requireToken guards management endpoints: with no token configured they
@@ -75,6 +75,7 @@ func requireToken(token string, next handlerFunc) handlerFunc {
 
 func (s *Sidecar) routes() http.Handler {
 	r := mux.NewRouter()
+	r.Use(newAuthLimiter(s.log, s.validBearer).middleware)
 	h := func(f handlerFunc) http.HandlerFunc { return handle(s.log, f) }
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
 	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)

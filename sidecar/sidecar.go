@@ -24,6 +24,7 @@ import (
 	"github.com/tinyforge/tinyforge/proxyplug"
 	"github.com/tinyforge/tinyforge/proxyplug/caddy"
 	"github.com/tinyforge/tinyforge/redisstore"
+	"github.com/tinyforge/tinyforge/secrets"
 )
 
 // Sidecar is one running daemon.
@@ -55,6 +56,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	if err != nil {
 		return nil, err
 	}
+	vault := &secrets.Vault{Store: store, Keys: cfg.Keys}
+	docker.PullAuth, docker.Images, docker.BindRoots = pullAuth(vault), cfg.Images, cfg.VolumePaths
 	proxy, err := newProxy(cfg)
 	if err != nil {
 		store.Close()
@@ -67,13 +70,17 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Store:          store,
 		Network:        cfg.Network,
 		Domain:         cfg.Domain,
-		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.AllowedVolumePaths},
+		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.VolumePaths.Roots()},
 		Drain:          cfg.Drain,
 		StopGrace:      cfg.StopGrace,
 		UpstreamByName: cfg.UpstreamByName,
 		Labels:         cfg.Labels,
 		Scope:          cfg.Scope,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
+
+		Images:       cfg.Images,
+		Limits:       cfg.Limits,
+		EnvOverrides: vault,
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
@@ -133,6 +140,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 	}
 	s.log.Info().Str("listen", ln.Addr().String()).Str("proxy", s.cfg.Proxy).Str("network", s.cfg.Network).Msg("sidecar started")
 

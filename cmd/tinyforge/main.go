@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tinyforge/tinyforge/admin"
 	"github.com/tinyforge/tinyforge/labels/labelscli"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
@@ -15,6 +16,10 @@ const usage = `usage: tinyforge <command> [flags]
 commands:
   sidecar   run the daemon (tinyforge sidecar -h lists its flags)
   labels    check controller labels before a deploy, print their reference (tinyforge labels -h)
+  health    exit 0 when the sidecar on this host answers /healthz (for HEALTHCHECK)
+  registry  add|list|remove registry credentials (token sealed in Redis)
+  env       set|unset|list env overrides of a workload (--secret seals the value)
+  secrets   rotate: re-seal every secret under the current key
 `
 
 func main() {
@@ -27,6 +32,10 @@ func main() {
 		os.Exit(sidecar.Main(os.Args[2:], os.Stderr))
 	case "labels":
 		os.Exit(labelscli.Main(os.Args[2:]))
+	case "health":
+		os.Exit(sidecar.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	case "registry", "env", "secrets":
+		os.Exit(admin.Main(os.Args[1], os.Args[2:], admin.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -20,4 +20,5 @@ const (
 	Took      = "took"
 	Step      = "step"
 	Label     = "label"
+	EnvKeys   = "env_keys"
 )

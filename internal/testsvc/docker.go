@@ -314,14 +314,28 @@ func removeLabelled(ctx context.Context, cli *client.Client, match func(run stri
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list images: %w", err))
 	}
+	// A parent (an intermediate image of the legacy builder) cannot go
+	// before its children, and the list does not order them when they were
+	// created in the same second: what conflicts is retried after the rest.
+	var pending []image.Summary
 	for _, im := range is {
-		if !match(im.Labels[RunLabel], time.Unix(im.Created, 0)) {
-			continue
+		if match(im.Labels[RunLabel], time.Unix(im.Created, 0)) {
+			pending = append(pending, im)
 		}
-		_, err := cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove image %s: %w", im.ID, err))
+	}
+	for pass := 0; len(pending) > 0; pass++ {
+		var conflicts []image.Summary
+		for _, im := range pending {
+			_, err := cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+			switch {
+			case err == nil, cerrdefs.IsNotFound(err):
+			case cerrdefs.IsConflict(err) && pass < 3:
+				conflicts = append(conflicts, im)
+			default:
+				errs = append(errs, fmt.Errorf("remove image %s: %w", im.ID, err))
+			}
 		}
+		pending = conflicts
 	}
 
 	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})

@@ -53,12 +53,35 @@ type stack struct {
 	base       string // image every version is derived from
 	logPath    string
 
-	stopSidecar func()
-	mu          sync.Mutex
-	images      []string // version images, removed after the containers using them
+	mu       sync.Mutex
+	versions [][2]string // image id, ref of each version built
+
+	opts         stackOptions
+	redisURL     string
+	redisPrefix  string
+	webhookToken string
+}
+
+// stackOptions change how the sidecar is started; the zero value is the
+// plain stack of newStack.
+type stackOptions struct {
+	// env returns extra environment for the sidecar (e.g. DOCKER_HOST);
+	// it wins over the stack's own.
+	env func(s *stack) []string
+	// args returns extra sidecar flags.
+	args func(s *stack) []string
+	// apiToken and webhookToken replace the stack's tokens when set.
+	apiToken, webhookToken string
+	// tokenFiles passes the tokens as TINYFORGE_*_TOKEN_FILE files.
+	tokenFiles bool
 }
 
 func newStack(t *testing.T) *stack {
+	t.Helper()
+	return newStackWith(t, stackOptions{})
+}
+
+func newStackWith(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
 	cli := testsvc.Docker(t)
 	n := stackSeq.Add(1)
@@ -69,40 +92,36 @@ func newStack(t *testing.T) *stack {
 		network:  fmt.Sprintf("tf-e2e-%s-%d", testsvc.RunID, n),
 		scope:    fmt.Sprintf("e2e-%s-%d", testsvc.RunID, n),
 		workload: fmt.Sprintf("e2e%s%d", testsvc.RunID, n),
+		opts:     opts,
+	}
+	if opts.apiToken != "" {
+		s.apiToken = opts.apiToken
 	}
 	s.host = s.workload + ".e2e.test"
 	redis := testsvc.Redis(t)
+	s.redisURL, s.redisPrefix = redis.URL, "tf-e2e:"+s.workload+":"
 	s.caddy = testsvc.Caddy(t)
 	port := testsvc.FreePort(t)
 	s.sidecarURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	webhookToken := "hook-" + testsvc.RunID
+	if opts.webhookToken != "" {
+		webhookToken = opts.webhookToken
+	}
+	s.webhookToken = webhookToken
 	s.hooks = newHookRecorder(t, s.sidecarURL+"/v1/hooks/distribution")
 	s.registry = testsvc.Registry(t, &testsvc.Notify{URL: s.hooks.URL(), Token: webhookToken})
 	s.repo = s.registry.Ref("e2e-" + s.workload + "/app")
-
-	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
+	// Cleanups run last-registered first: the sidecar stops, then its
+	// containers go, then the version images they ran, then the base image
+	// those were committed from.
 	s.base = fmt.Sprintf("tf-e2e-base-%s-%d:latest", testsvc.RunID, n)
 	testsvc.BuildImage(t, cli, s.base, nil)
-	s.startSidecar(redis.URL, port, webhookToken)
-	// Registered last, so it runs first: the sidecar stops, then what it
-	// made goes, then the version images, before the base image's cleanup.
-	t.Cleanup(s.teardown)
-	return s
-}
+	t.Cleanup(s.removeVersions)
+	t.Cleanup(s.removeWorkloadContainers) // runs after the sidecar stops
 
-// teardown stops the sidecar and removes the workload's containers, the
-// version images and the network, in that order.
-func (s *stack) teardown() {
-	s.stopSidecar()
-	s.removeWorkloadContainers()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range s.images {
-		_, err := s.cli.ImageRemove(context.Background(), id, image.RemoveOptions{Force: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			s.t.Errorf("remove image %s: %v", id, err)
-		}
-	}
+	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
+	s.startSidecar(redis.URL, port, webhookToken)
+	return s
 }
 
 var sidecarBin = sync.OnceValues(func() (string, error) {
@@ -130,7 +149,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 	}
 	cmd := exec.Command(bin, "sidecar",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--redis-prefix", "tf-e2e:"+s.workload+":",
+		"--redis-prefix", s.redisPrefix,
 		"--proxy", "caddy",
 		"--caddy-admin", s.caddy.AdminURL,
 		"--caddy-listen", s.caddy.HTTPAddr,
@@ -144,32 +163,28 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 		"--log-format", "json", "--log-level", "debug",
 	)
 	// Secrets and the Redis URL come through the environment twins.
-	cmd.Env = append(os.Environ(),
-		"TINYFORGE_REDIS_URL="+redisURL,
-		"TINYFORGE_WEBHOOK_TOKEN="+webhookToken,
-		"TINYFORGE_API_TOKEN="+s.apiToken,
-	)
+	cmd.Env = append(os.Environ(), "TINYFORGE_REDIS_URL="+redisURL)
+	if s.opts.tokenFiles {
+		dir := t.TempDir()
+		hook, api := filepath.Join(dir, "webhook-token"), filepath.Join(dir, "api-token")
+		if os.WriteFile(hook, []byte(webhookToken+"\n"), 0o600) != nil || os.WriteFile(api, []byte(s.apiToken+"\n"), 0o600) != nil {
+			t.Fatal("write token files")
+		}
+		cmd.Env = append(cmd.Env, "TINYFORGE_WEBHOOK_TOKEN_FILE="+hook, "TINYFORGE_API_TOKEN_FILE="+api)
+	} else {
+		cmd.Env = append(cmd.Env, "TINYFORGE_WEBHOOK_TOKEN="+webhookToken, "TINYFORGE_API_TOKEN="+s.apiToken)
+	}
+	if s.opts.args != nil {
+		cmd.Args = append(cmd.Args, s.opts.args(s)...)
+	}
+	if s.opts.env != nil {
+		cmd.Env = append(cmd.Env, s.opts.env(s)...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	s.stopSidecar = func() { once.Do(func() { s.stop(cmd, logFile) }) }
-	t.Cleanup(s.stopSidecar) // in case the stack is never complete
-	eventually(t, 15*time.Second, "sidecar healthy", func() bool {
-		resp, err := http.Get(s.sidecarURL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// stop interrupts the sidecar, expecting a clean exit.
-func (s *stack) stop(cmd *exec.Cmd, logFile *os.File) {
-	t := s.t
-	{
+	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -190,7 +205,15 @@ func (s *stack) stop(cmd *exec.Cmd, logFile *os.File) {
 			}
 			t.Logf("sidecar log (tail):\n%s", out)
 		}
-	}
+	})
+	eventually(t, 15*time.Second, "sidecar healthy", func() bool {
+		resp, err := http.Get(s.sidecarURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // controllerLabels are the labels of a controller declaring the workload.
@@ -285,9 +308,21 @@ func (s *stack) version(tag string, env ...string) string {
 		t.Fatalf("commit %s: %v", ref, err)
 	}
 	s.mu.Lock()
-	s.images = append(s.images, img.ID)
+	s.versions = append(s.versions, [2]string{img.ID, ref})
 	s.mu.Unlock()
 	return ref
+}
+
+// removeVersions removes the images version made, once no container runs them.
+func (s *stack) removeVersions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.versions {
+		_, err := s.cli.ImageRemove(context.Background(), v[0], image.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			s.t.Errorf("remove image %s: %v", v[1], err)
+		}
+	}
 }
 
 // push pushes a version to the registry, which notifies the sidecar.

@@ -1,0 +1,74 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// EnvSource supplies the env overrides stored for a workload (tinyforge
+// env set), decrypted. Values it cannot decrypt are left out and their
+// keys returned in skipped; err is for a store that cannot be read.
+// *secrets.Vault implements it.
+type EnvSource interface {
+	EnvOverrides(ctx context.Context, workload string) (env map[string]string, skipped []string, err error)
+}
+
+type registryKey struct{}
+
+// WithRegistry returns ctx carrying the name of the stored registry
+// credentials the pulls made with it should use ("" = anonymous). The
+// deployer sets it from the workload's registry label; the sidecar's
+// PullAuth hook reads it with RegistryFrom.
+func WithRegistry(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, registryKey{}, name)
+}
+
+// RegistryFrom returns the registry credentials name WithRegistry stored.
+func RegistryFrom(ctx context.Context) string {
+	name, _ := ctx.Value(registryKey{}).(string)
+	return name
+}
+
+// checkImage refuses, before any pull, an image outside --allowed-images.
+func (d *deploy) checkImage() error {
+	if err := d.Images.Allows(d.ref); err != nil {
+		return fmt.Errorf("workload %s (label %s.workloads.%s.image): %w", d.w.Name, labels.Root, d.w.Name, err)
+	}
+	return nil
+}
+
+// containerEnv merges the labels' env with the stored overrides, which
+// win. An override that cannot be decrypted is skipped with a warning
+// naming its key, never its value.
+func (d *deploy) containerEnv(ctx context.Context) ([]string, error) {
+	if d.EnvOverrides == nil {
+		return envList(d.w.Env), nil
+	}
+	over, skipped, err := d.EnvOverrides.EnvOverrides(ctx, d.w.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(skipped) > 0 {
+		d.log.Warn().Strs(logkey.EnvKeys, skipped).Msg("env overrides skipped: cannot decrypt (check TINYFORGE_SECRET_KEY_FILE)")
+	}
+	env := maps.Clone(d.w.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	maps.Copy(env, over)
+	return envList(env), nil
+}
+
+// limits returns the container's CPU and memory limits: the workload's,
+// or the defaults, capped by the maximums.
+func (d *deploy) limits() (nanoCPUs, memory int64) {
+	cpu, mem, capped := d.Limits.Apply(d.w.NanoCPUs(), d.w.MemoryBytes())
+	if capped {
+		d.log.Warn().Int64("nano_cpus", cpu).Int64("memory_bytes", mem).Msg("resource limits lowered to --max-cpu/--max-memory")
+	}
+	return cpu, mem
+}

@@ -1,0 +1,141 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// ErrNotFound: no registry or env override of that name is stored.
+var ErrNotFound = errors.New("not found")
+
+// Registry is one stored set of registry credentials. Token is sealed;
+// the other fields are not secret and are shown by `tinyforge registry list`.
+type Registry struct {
+	Name string `json:"name"`
+	// URL is the registry as given (ghcr.io, https://registry.example.com:5000);
+	// only its host is used, to decide which pulls may carry the credential.
+	URL string `json:"url"`
+	// Username is sent with the token; empty means the registry takes the
+	// token as username (and password), as in the original design.
+	Username string `json:"username,omitempty"`
+	Token    string `json:"token"`
+}
+
+// EnvValue is one stored env override; Value is sealed when Secret.
+type EnvValue struct {
+	Value  string `json:"value"`
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// Store keeps sealed records; package redisstore implements it. Replace*
+// write new only while the stored record still equals old (compare and
+// swap), so a rotation never overwrites a concurrent change.
+type Store interface {
+	PutRegistry(ctx context.Context, r Registry) error
+	GetRegistry(ctx context.Context, name string) (Registry, error)
+	ListRegistries(ctx context.Context) ([]Registry, error)
+	DeleteRegistry(ctx context.Context, name string) error
+	ReplaceRegistry(ctx context.Context, old, new Registry) (bool, error)
+
+	PutEnv(ctx context.Context, workload, key string, v EnvValue) error
+	GetEnv(ctx context.Context, workload string) (map[string]EnvValue, error)
+	DeleteEnv(ctx context.Context, workload, key string) error
+	EnvWorkloads(ctx context.Context) ([]string, error)
+	ReplaceEnv(ctx context.Context, workload, key string, old, new EnvValue) (bool, error)
+}
+
+// Vault seals on write and opens on read. Keys may be nil: then plain env
+// overrides still work and everything secret fails with ErrNoKey.
+type Vault struct {
+	Store Store
+	Keys  *Keyring
+}
+
+var (
+	registryName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	workloadName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	envKey       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
+)
+
+// CheckRegistryName refuses names that could not be a registry label value.
+func CheckRegistryName(name string) error {
+	if !registryName.MatchString(name) {
+		return fmt.Errorf("registry name %q: want 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+func checkEnv(workload, key string) error {
+	if !workloadName.MatchString(workload) {
+		return fmt.Errorf("workload %q: want a DNS label (lowercase letters, digits, '-')", workload)
+	}
+	if !envKey.MatchString(key) {
+		return fmt.Errorf("env key %q: want a letter or '_' then letters, digits, '_', '.' or '-'", key)
+	}
+	return nil
+}
+
+func registryContext(name string) string { return "registry/" + name + "/token" }
+
+func envContext(workload, key string) string { return "env/" + workload + "/" + key }
+
+// AddRegistry stores credentials for url under name, the token sealed.
+// An existing registry of that name is replaced.
+func (v *Vault) AddRegistry(ctx context.Context, name, url, username, token string) error {
+	if err := CheckRegistryName(name); err != nil {
+		return err
+	}
+	if _, err := RegistryHost(url); err != nil {
+		return fmt.Errorf("registry %s: %w", name, err)
+	}
+	if token == "" {
+		return fmt.Errorf("registry %s: empty token", name)
+	}
+	sealed, err := v.Keys.Seal([]byte(token), registryContext(name))
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", name, err)
+	}
+	return v.Store.PutRegistry(ctx, Registry{Name: name, URL: url, Username: username, Token: sealed})
+}
+
+// SetEnv stores an env override of workload, sealed when secret.
+func (v *Vault) SetEnv(ctx context.Context, workload, key, value string, secret bool) error {
+	if err := checkEnv(workload, key); err != nil {
+		return err
+	}
+	ev := EnvValue{Value: value, Secret: secret}
+	if secret {
+		sealed, err := v.Keys.Seal([]byte(value), envContext(workload, key))
+		if err != nil {
+			return fmt.Errorf("env %s of %s: %w", key, workload, err)
+		}
+		ev.Value = sealed
+	}
+	return v.Store.PutEnv(ctx, workload, key, ev)
+}
+
+// EnvOverrides returns the stored overrides of workload, decrypted. A
+// secret that cannot be opened is left out and its key listed in skipped,
+// so one bad value never blocks a deploy; only a store failure is an error.
+func (v *Vault) EnvOverrides(ctx context.Context, workload string) (env map[string]string, skipped []string, err error) {
+	stored, err := v.Store.GetEnv(ctx, workload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("env overrides of %s: %w", workload, err)
+	}
+	env = make(map[string]string, len(stored))
+	for key, ev := range stored {
+		if !ev.Secret {
+			env[key] = ev.Value
+			continue
+		}
+		pt, err := v.Keys.Open(ev.Value, envContext(workload, key))
+		if err != nil {
+			skipped = append(skipped, key)
+			continue
+		}
+		env[key] = string(pt)
+	}
+	return env, skipped, nil
+}

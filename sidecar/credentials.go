@@ -1,0 +1,33 @@
+package sidecar
+
+import (
+	"context"
+
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/registry"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/secrets"
+)
+
+// pullAuth is dockerhost's PullAuth hook: a pull whose context names
+// stored registry credentials (deployer.WithRegistry, from the workload's
+// registry label) carries them; any other pull is anonymous. Credentials
+// that cannot be read fail the pull, naming the registry, never the token.
+func pullAuth(v *secrets.Vault) func(ctx context.Context, ref string) (registry.AuthConfig, bool, error) {
+	return func(ctx context.Context, ref string) (registry.AuthConfig, bool, error) {
+		name := deployer.RegistryFrom(ctx)
+		if name == "" {
+			return registry.AuthConfig{}, false, nil
+		}
+		named, err := reference.ParseNormalizedNamed(ref)
+		if err != nil {
+			return registry.AuthConfig{}, false, err
+		}
+		c, err := v.Credential(ctx, name, reference.Domain(named))
+		if err != nil {
+			return registry.AuthConfig{}, false, err
+		}
+		return registry.AuthConfig{Username: c.Username, Password: c.Password, ServerAddress: c.ServerAddress}, true, nil
+	}
+}

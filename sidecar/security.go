@@ -1,0 +1,149 @@
+package sidecar
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/tinyforge/tinyforge/policy"
+	"github.com/tinyforge/tinyforge/secrets"
+)
+
+// Security is the part of the config no label can widen, and where the
+// secrets come from. Every secret can be given as a file (TINYFORGE_*_FILE,
+// for Docker/compose secrets) instead of a value.
+type Security struct {
+	APITokenFile     string
+	WebhookTokenFile string
+	SecretKeyFile    string
+	SecretOldKeyFile string
+
+	AllowedImages      string
+	AllowedVolumePaths string
+	MaxCPU             string
+	MaxMemory          string
+	DefaultCPU         string
+	DefaultMemory      string
+
+	// Resolved by Parse from the settings above.
+	Images      policy.Images
+	VolumePaths policy.Paths
+	Limits      policy.Limits
+	Keys        *secrets.Keyring // nil: no secret key configured
+}
+
+func (s *Security) flags(e *envFlags) {
+	e.str(&s.APITokenFile, "api-token-file", "", "file holding the management API token (instead of --api-token)")
+	e.str(&s.WebhookTokenFile, "webhook-token-file", "", "file holding the webhook token (instead of --webhook-token)")
+	e.str(&s.SecretKeyFile, "secret-key-file", "", "file holding the AES-256 key sealing registry tokens and secret env (32 raw bytes, 64 hex or 44 base64 characters)")
+	e.str(&s.SecretOldKeyFile, "secret-old-key-file", "", "previous secret key, still accepted for reading during a rotation")
+	e.str(&s.AllowedImages, "allowed-images", "", "comma-separated registries (ghcr.io) or repository prefixes (ghcr.io/acme) the sidecar may pull; unset: any")
+	e.str(&s.AllowedVolumePaths, "allowed-volume-paths", "", "comma-separated host directories absolute binds must stay beneath; unset: no host binds")
+	e.str(&s.MaxCPU, "max-cpu", "", "highest CPU limit (cores) any container gets; unset: none")
+	e.str(&s.MaxMemory, "max-memory", "", "highest memory limit (e.g. 1g) any container gets; unset: none")
+	e.str(&s.DefaultCPU, "default-cpu", "", "CPU limit (cores) of containers whose workload sets none")
+	e.str(&s.DefaultMemory, "default-memory", "", "memory limit (e.g. 256m) of containers whose workload sets none")
+}
+
+// secret defines a string flag whose usage text never shows the value
+// taken from the environment: flag's usage prints defaults, and a bad flag
+// prints the usage, which must not put a token on the terminal or in logs.
+func (e *envFlags) secret(p *string, name, def, usage string) {
+	*p = e.lookup(name, def)
+	e.fs.Var(secretValue{p: p, def: def}, name, e.usage(name, usage))
+}
+
+// secretValue is a flag.Value whose String is the static default only.
+type secretValue struct {
+	p   *string
+	def string
+}
+
+func (v secretValue) String() string     { return v.def }
+func (v secretValue) Set(s string) error { *v.p = s; return nil }
+
+// resolveSecurity reads the secret files and parses the policy.
+func (c *Config) resolveSecurity() error {
+	s := &c.Security
+	var err error
+	if c.APIToken, err = tokenFrom("api-token", c.APIToken, s.APITokenFile); err != nil {
+		return err
+	}
+	if c.WebhookToken, err = tokenFrom("webhook-token", c.WebhookToken, s.WebhookTokenFile); err != nil {
+		return err
+	}
+	if n := container.NetworkMode(c.Network); n.IsHost() || n.IsContainer() || n.IsNone() {
+		return fmt.Errorf("--network %q: workload containers need a network of their own (a bridge network name)", c.Network)
+	}
+	if s.Images, err = policy.ParseImages(splitList(s.AllowedImages)); err != nil {
+		return fmt.Errorf("--allowed-images: %w", err)
+	}
+	if s.VolumePaths, err = policy.ParsePaths(splitList(s.AllowedVolumePaths)); err != nil {
+		return fmt.Errorf("--allowed-volume-paths: %w", err)
+	}
+	if s.Limits, err = parseLimits(s); err != nil {
+		return err
+	}
+	if s.SecretOldKeyFile != "" && s.SecretKeyFile == "" {
+		return fmt.Errorf("--secret-old-key-file is set without --secret-key-file")
+	}
+	if s.Keys, err = secrets.LoadKeyring(s.SecretKeyFile, s.SecretOldKeyFile); err != nil {
+		return fmt.Errorf("--secret-key-file: %w", err)
+	}
+	return nil
+}
+
+// tokenFrom returns the token given directly or read from file; both at
+// once is an error (which one would win is not obvious).
+func tokenFrom(flagName, value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", fmt.Errorf("--%s and --%s-file are both set: use one", flagName, flagName)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--%s-file: %w", flagName, err)
+	}
+	tok := string(bytes.TrimSpace(b))
+	if tok == "" {
+		return "", fmt.Errorf("--%s-file %s: empty", flagName, file)
+	}
+	if strings.ContainsAny(tok, "\r\n") {
+		return "", fmt.Errorf("--%s-file %s: more than one line", flagName, file)
+	}
+	return tok, nil
+}
+
+func parseLimits(s *Security) (policy.Limits, error) {
+	var l policy.Limits
+	var err error
+	if l.MaxNanoCPUs, err = policy.ParseCPU(s.MaxCPU); err != nil {
+		return l, fmt.Errorf("--max-cpu: %w", err)
+	}
+	if l.DefaultNanoCPUs, err = policy.ParseCPU(s.DefaultCPU); err != nil {
+		return l, fmt.Errorf("--default-cpu: %w", err)
+	}
+	if l.MaxMemory, err = policy.ParseMemory(s.MaxMemory); err != nil {
+		return l, fmt.Errorf("--max-memory: %w", err)
+	}
+	if l.DefaultMemory, err = policy.ParseMemory(s.DefaultMemory); err != nil {
+		return l, fmt.Errorf("--default-memory: %w", err)
+	}
+	return l, l.Validate()
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
