@@ -237,7 +237,7 @@ func (r *secretRun) badRequests() {
 		{"webhook with the API token", "POST", "/v1/hooks/distribution", api, ct, []byte(`{"events":[]}`), 401},
 		{"webhook, body of 2 MiB", "POST", "/v1/hooks/distribution", hook, ct, big, 413},
 		{"webhook, not JSON", "POST", "/v1/hooks/distribution", hook, ct, []byte("not json " + r.secrets["secret env value"][:4]), 400},
-		{"webhook, wrong content type", "POST", "/v1/hooks/distribution", hook, "text/plain", []byte(`{"events":[]}`), 400},
+		{"webhook, wrong content type", "POST", "/v1/hooks/distribution", hook, "text/plain", []byte(`{"events":[]}`), 415},
 		{"webhook, GET", "GET", "/v1/hooks/distribution", hook, "", nil, 405},
 		{"API without token", "GET", "/v1/workloads", "", "", nil, 401},
 		{"API with the webhook token", "GET", "/v1/workloads", hook, "", nil, 401},
