@@ -37,6 +37,15 @@ type Config struct {
 	UpstreamByName bool
 	// Labels are added to every container created (the managed labels win).
 	Labels map[string]string
+	// VerifyTimeout bounds how long a Verifier proxy may take to confirm
+	// the new routes before the switch is undone. Default 30s.
+	VerifyTimeout time.Duration
+	// PublishHost, when set, publishes the face ports of new containers on
+	// ephemeral ports of the Docker host (bound to PublishBind, default
+	// PublishHost) and makes routes dial PublishHost:<host port>: for a
+	// proxy on another machine, such as a remote Nginx Proxy Manager.
+	PublishHost string
+	PublishBind string
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
@@ -57,6 +66,12 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.VerifyTimeout == 0 {
+		cfg.VerifyTimeout = 30 * time.Second
+	}
+	if cfg.PublishBind == "" {
+		cfg.PublishBind = cfg.PublishHost
 	}
 	return &Engine{Config: cfg}
 }
@@ -138,6 +153,9 @@ type deploy struct {
 	id    string
 	start time.Time
 	log   zerolog.Logger
+
+	healthy  time.Time     // when the health check passed
+	switched time.Duration // health-ok to routes serving the new container
 }
 
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
@@ -169,6 +187,7 @@ func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) 
 		d.removeNew(ctx, inst)
 		return res, err
 	}
+	d.healthy = d.Now()
 	if err := d.switchRoutes(ctx, &inst); err != nil {
 		d.removeNew(ctx, inst)
 		return res, err
@@ -206,6 +225,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 			labels.ManagedPort:     strconv.Itoa(d.w.Port),
 		}),
 	}
+	d.proxySpec(&spec, inst)
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
 		return inst, fmt.Errorf("create %s: %w", inst.Name, err)
@@ -226,6 +246,10 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 	}
 	inst.State = StateRunning
 	inst.Address = c.IPs[d.Network]
+	if err := d.publishedPorts(&inst, spec, c); err != nil {
+		d.removeNew(ctx, inst)
+		return inst, err
+	}
 	if err := d.Store.PutInstance(ctx, inst); err != nil {
 		d.removeNew(ctx, inst)
 		return inst, fmt.Errorf("record %s: %w", inst.Name, err)
@@ -301,11 +325,16 @@ func (d *deploy) record(ctx context.Context, res Result, err error) {
 		Digest:  res.Digest,
 		Source:  d.req.Source,
 		Took:    d.Now().Sub(d.start),
+
+		Switched: d.switched,
 	}
 	logEv := d.log.Info()
 	if err != nil {
 		ev.Outcome = "failed: " + err.Error()
 		logEv = d.log.Error().Err(err)
+	}
+	if ev.Switched > 0 {
+		logEv = logEv.Dur(logkey.Switched, ev.Switched)
 	}
 	logEv.Str(logkey.Outcome, ev.Outcome).Dur(logkey.Took, ev.Took).Msg("deploy finished")
 	if err := d.Store.AppendEvent(context.WithoutCancel(ctx), d.w.Name, ev); err != nil {

@@ -32,6 +32,7 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		CapAdd:        nil,
 		NetworkMode:   container.NetworkMode(spec.Network),
 	}
+	publish(cfg, hostCfg, spec)
 	var netCfg *network.NetworkingConfig
 	if spec.Network != "" {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {}}}
