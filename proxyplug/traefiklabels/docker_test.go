@@ -45,8 +45,8 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 	engine := deployer.New(deployer.Config{
 		Docker: localImages{host}, Proxy: plugin, Store: store,
 		Network: network, Domain: "example.com",
-		Labels:  map[string]string{testsvc.RunLabel: testsvc.RunID},
-		Log:     zerolog.New(zerolog.NewTestWriter(t)),
+		Labels: map[string]string{testsvc.RunLabel: testsvc.RunID},
+		Log:    zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	w := &labels.Workload{
 		Name: "web", Image: img, Port: 8080, Healthcheck: "/health", MaxInstances: 2,
