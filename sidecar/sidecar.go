@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +18,6 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/internal/logkey"
-	"github.com/tinyforge/tinyforge/proxyplug"
-	"github.com/tinyforge/tinyforge/proxyplug/caddy"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -33,6 +30,8 @@ type Sidecar struct {
 	engine      *deployer.Engine
 	queue       *deployer.Queue
 	controllers *Controllers
+	proxy       deployer.Proxy
+	closeProxy  func()
 }
 
 // New connects to Docker and Redis and wires the components.
@@ -46,12 +45,12 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := newProxy(cfg)
+	proxy, closeProxy, err := newProxy(ctx, cfg, store, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy}
 	s.engine = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
@@ -60,28 +59,16 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Domain:         cfg.Domain,
 		Drain:          cfg.Drain,
 		StopGrace:      cfg.StopGrace,
-		UpstreamByName: cfg.UpstreamByName,
+		UpstreamByName: upstreamByName(cfg),
 		Labels:         cfg.Labels,
+		VerifyTimeout:  cfg.Proxies.VerifyTimeout,
+		PublishHost:    publishHost(cfg),
+		PublishBind:    cfg.Proxies.PublishIP,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
 	return s, nil
-}
-
-// newProxy builds the proxy plugin named by --proxy.
-func newProxy(cfg Config) (deployer.Proxy, error) {
-	switch cfg.Proxy {
-	case "caddy":
-		return caddy.New(caddy.Options{
-			AdminURL: cfg.CaddyAdmin,
-			Server:   cfg.CaddyServer,
-			Listen:   strings.Split(cfg.CaddyListen, ","),
-		}), nil
-	case "none":
-		return proxyplug.None{}, nil
-	}
-	return nil, fmt.Errorf("unknown proxy %q", cfg.Proxy)
 }
 
 // runDeploy executes one queued request against the workload's current config.
@@ -119,6 +106,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.controllers.Run(loopCtx) })
 	wg.Go(func() { s.reconcileLoop(loopCtx) })
+	if r, ok := s.proxy.(proxyRunner); ok {
+		wg.Go(func() { _ = r.Run(loopCtx) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -133,6 +123,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	s.queue.Close(s.cfg.ShutdownGrace)
 	stopLoops()
 	wg.Wait()
+	s.closeProxy()
 	s.store.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
