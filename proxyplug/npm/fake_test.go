@@ -39,6 +39,9 @@ type fakeNPM struct {
 	// offline decides whether nginx -t fails for a host (it then goes
 	// offline, its config set aside).
 	offline func(h map[string]any) bool
+	// nginx, when set, is a real nginx the fake renders every host into,
+	// as NPM does: its own nginx -t decides nginx_online.
+	nginx *nginxServer
 }
 
 const (
@@ -145,6 +148,9 @@ func (f *fakeNPM) serve(w http.ResponseWriter, r *http.Request) {
 		f.update(w, r, id, h)
 	case http.MethodDelete:
 		delete(f.hosts, id)
+		if f.nginx != nil {
+			f.nginx.remove(id)
+		}
 		reply(w, 200, true)
 	default:
 		npmError(w, 405, "Method Not Allowed")
@@ -312,7 +318,15 @@ func (f *fakeNPM) configure(h map[string]any) {
 	for k, v := range meta {
 		m[k] = v
 	}
-	if f.offline(h) {
+	if f.nginx != nil {
+		if err := f.nginx.configure(h); err != nil {
+			m["nginx_online"] = false
+			m["nginx_err"] = err.Error()
+		} else {
+			m["nginx_online"] = true
+			m["nginx_err"] = nil
+		}
+	} else if f.offline(h) {
 		m["nginx_online"] = false
 		m["nginx_err"] = "nginx: [emerg] host not found in upstream \"" + fmt.Sprint(h["forward_host"]) + "\""
 	} else {
