@@ -8,6 +8,9 @@ import "github.com/tinyforge/tinyforge/labels"
 // Face.AccessList); when it does, set r.TLS and r.AccessList here. Until
 // then every route takes the plugin's sidecar-wide defaults
 // (--traefik-certresolver, --npm-certificate-id, --npm-access-list-id).
-func faceOptions(r *Route, f *labels.Face) {
-	_, _ = r, f
-}
+//
+// With the label schema merged, the body is:
+//
+//	r.TLS = f.TLS
+//	r.AccessList = f.AccessList
+func faceOptions(*Route, *labels.Face) {}
