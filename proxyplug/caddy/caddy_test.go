@@ -343,7 +343,7 @@ func TestVerifyThroughCaddy(t *testing.T) {
 		t.Fatalf("verify green: %v", err)
 	}
 	// An upstream Caddy does not route to never verifies.
-	short, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	short, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
 	err := p.Verify(short, route("www", "127.0.0.1:1"))
 	if err == nil || !strings.Contains(err.Error(), "upstream 127.0.0.1:1 not in Caddy's pool") {
@@ -354,7 +354,7 @@ func TestVerifyThroughCaddy(t *testing.T) {
 	if err := p.Upsert(ctx, route("api", dead)); err != nil {
 		t.Fatal(err)
 	}
-	short2, cancel3 := context.WithTimeout(ctx, 300*time.Millisecond)
+	short2, cancel3 := context.WithTimeout(ctx, time.Second)
 	defer cancel3()
 	err = p.Verify(short2, route("api", dead))
 	if err == nil || !strings.Contains(err.Error(), "probe through caddy: 502") {

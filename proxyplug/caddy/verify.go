@@ -25,8 +25,12 @@ var (
 func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
 	var last error
 	for {
-		if last = p.check(ctx, r); last == nil {
+		err := p.check(ctx, r)
+		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err // keep the real mismatch, not the deadline that cut the last attempt
 		}
 		select {
 		case <-ctx.Done():

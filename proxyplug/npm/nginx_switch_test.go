@@ -48,12 +48,13 @@ func (p *timedProxy) reset() { p.mu.Lock(); p.first = time.Time{}; p.mu.Unlock()
 func TestSwitchThroughRealNginx(t *testing.T) {
 	ngx := startNginx(t)
 	cli := testsvc.Docker(t)
-	t.Cleanup(func() { testsvc.CleanupRun(t, cli) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	img := "tinyforge-test-" + testsvc.RunID + "/nginx"
 	testsvc.BuildImage(t, cli, img+":v1", map[string]string{"APP_VERSION": "v1"})
 	testsvc.BuildImage(t, cli, img+":v2", map[string]string{"APP_VERSION": "v2"})
+	workload, network := "web-"+testsvc.RunID, "tf-ngx-"+testsvc.RunID
+	removeWorkload(t, cli, workload, network)
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(ctx, redis.URL, "tinyforge:")
 	must(t, err)
@@ -66,15 +67,15 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 	proxy := &timedProxy{Plugin: newPlugin(t, f, nil)}
 	engine := deployer.New(deployer.Config{
 		Docker: localImages{host}, Proxy: proxy, Store: store,
-		Network: "tf-ngx-" + testsvc.RunID, Domain: "example.com",
+		Network: network, Domain: "example.com",
 		Labels:      map[string]string{testsvc.RunLabel: testsvc.RunID},
 		PublishHost: "127.0.0.1",
 		Drain:       500 * time.Millisecond,
 		Log:         zerolog.New(zerolog.NewTestWriter(t)),
 	})
-	w := &labels.Workload{Name: "web", Image: img, Port: 8080, Healthcheck: "/health",
+	w := &labels.Workload{Name: workload, Image: img, Port: 8080, Healthcheck: "/health",
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}}}
-	if _, err := engine.Deploy(ctx, w, deployer.Request{Workload: "web", Tag: "v1"}); err != nil {
+	if _, err := engine.Deploy(ctx, w, deployer.Request{Workload: workload, Tag: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -127,7 +128,7 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 		})
 	}
 	proxy.reset()
-	if _, err := engine.Deploy(ctx, w, deployer.Request{Workload: "web", Tag: "v2"}); err != nil {
+	if _, err := engine.Deploy(ctx, w, deployer.Request{Workload: workload, Tag: "v2"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -139,7 +140,7 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 	if firstV2.IsZero() {
 		t.Fatal("v2 never served through nginx")
 	}
-	evs, err := store.Events(ctx, "web", 1)
+	evs, err := store.Events(ctx, workload, 1)
 	must(t, err)
 	t.Logf("through a real nginx (NPM remote mode): %d requests, %d failed; health ok -> first request served by v2: %s; "+
 		"health ok -> switch verified (read back): %s",
@@ -147,7 +148,7 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 
 	// nginx -t rejects a config: NPM takes the host offline, Upsert fails;
 	// the previous upstream written back (the deployer's restore) serves.
-	routes, err := store.Routes(ctx, "web")
+	routes, err := store.Routes(ctx, workload)
 	must(t, err)
 	prev := routes[0]
 	broken := prev

@@ -208,14 +208,16 @@ func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
 		h, found, err := p.find(ctx, r.Host)
 		switch {
 		case err != nil:
-			last = err
 		case !found:
-			last = fmt.Errorf("no proxy host for %s", r.Host)
+			err = fmt.Errorf("no proxy host for %s", r.Host)
 		default:
-			last = check(h, r)
+			err = check(h, r)
 		}
-		if last == nil {
+		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err // keep the real mismatch, not the deadline that cut the last attempt
 		}
 		select {
 		case <-ctx.Done():

@@ -29,12 +29,13 @@ func (localImages) Pull(context.Context, string) (string, error) { return "", ni
 // published port, and that address serves the new version, v1 then v2.
 func TestRemoteModeForwardsToThePublishedPort(t *testing.T) {
 	cli := testsvc.Docker(t)
-	t.Cleanup(func() { testsvc.CleanupRun(t, cli) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	img := "tinyforge-test-" + testsvc.RunID + "/npm"
 	testsvc.BuildImage(t, cli, img+":v1", map[string]string{"APP_VERSION": "v1"})
 	testsvc.BuildImage(t, cli, img+":v2", map[string]string{"APP_VERSION": "v2"})
+	workload, network := "web-"+testsvc.RunID, "tf-npm-"+testsvc.RunID
+	removeWorkload(t, cli, workload, network)
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(ctx, redis.URL, "tinyforge:")
 	must(t, err)
@@ -46,16 +47,16 @@ func TestRemoteModeForwardsToThePublishedPort(t *testing.T) {
 	p := newPlugin(t, f, nil)
 	engine := deployer.New(deployer.Config{
 		Docker: localImages{host}, Proxy: p, Store: store,
-		Network: "tf-npm-" + testsvc.RunID, Domain: "example.com",
+		Network: network, Domain: "example.com",
 		Labels:      map[string]string{testsvc.RunLabel: testsvc.RunID},
 		PublishHost: "127.0.0.1", // the server IP NPM dials, here loopback
 		Log:         zerolog.New(zerolog.NewTestWriter(t)),
 	})
-	w := &labels.Workload{Name: "web", Image: img, Port: 8080, Healthcheck: "/health",
+	w := &labels.Workload{Name: workload, Image: img, Port: 8080, Healthcheck: "/health",
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}}}
 
 	for _, tag := range []string{"v1", "v2"} {
-		res, err := engine.Deploy(ctx, w, deployer.Request{Workload: "web", Tag: tag})
+		res, err := engine.Deploy(ctx, w, deployer.Request{Workload: workload, Tag: tag})
 		must(t, err)
 		h := f.host(1)
 		if h["forward_host"] != "127.0.0.1" {

@@ -25,9 +25,12 @@ const pollEvery = 100 * time.Millisecond
 func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
 	var last error
 	for {
-		last = p.check(ctx, r)
-		if last == nil {
+		err := p.check(ctx, r)
+		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err // keep the real mismatch, not the deadline that cut the last attempt
 		}
 		select {
 		case <-ctx.Done():

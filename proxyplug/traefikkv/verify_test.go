@@ -64,7 +64,7 @@ func TestVerifyWaitsForTraefik(t *testing.T) {
 	// and says what Traefik still runs.
 	stuck := fakeTraefikAPI(t, "http://10.0.0.2:8080", "", 1<<40)
 	p2 := newPlugin(t, rdb, traefikkv.Options{API: stuck.URL, EntryPoints: []string{"web"}})
-	vctx2, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	vctx2, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
 	err := p2.Verify(vctx2, green)
 	if err == nil || !strings.Contains(err.Error(), "http://10.0.0.2:8080") || !strings.Contains(err.Error(), "not yet http://10.0.0.3:8080") {
@@ -72,7 +72,7 @@ func TestVerifyWaitsForTraefik(t *testing.T) {
 	}
 	// Redis does not hold the route: the read-back fails first.
 	other := route("api", "10.0.0.3:9090", false)
-	vctx3, cancel3 := context.WithTimeout(ctx, 300*time.Millisecond)
+	vctx3, cancel3 := context.WithTimeout(ctx, time.Second)
 	defer cancel3()
 	if err := p.Verify(vctx3, other); err == nil || !strings.Contains(err.Error(), "traefik/http/routers/tf-web-api/") {
 		t.Errorf("Verify of an unwritten route = %v", err)

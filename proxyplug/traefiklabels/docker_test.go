@@ -25,13 +25,16 @@ import (
 // ones and identical on blue and green.
 func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 	cli := testsvc.Docker(t)
-	t.Cleanup(func() { testsvc.CleanupRun(t, cli) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	img := "tinyforge-test-" + testsvc.RunID + "/labels"
 	testsvc.BuildImage(t, cli, img+":v1", map[string]string{"APP_VERSION": "v1"})
 	testsvc.BuildImage(t, cli, img+":v2", map[string]string{"APP_VERSION": "v2"})
 	network := fmt.Sprintf("tf-labels-%s", testsvc.RunID)
+	// Workload names are global on the Docker host: the deployer treats
+	// every container labelled with the name as the workload's.
+	workload := "web-" + testsvc.RunID
+	removeWorkload(t, cli, workload, network)
 
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(ctx, redis.URL, "tinyforge:")
@@ -49,13 +52,13 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 		Log:    zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	w := &labels.Workload{
-		Name: "web", Image: img, Port: 8080, Healthcheck: "/health", MaxInstances: 2,
+		Name: workload, Image: img, Port: 8080, Healthcheck: "/health", MaxInstances: 2,
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}, "api": {Subdomain: "api", TargetPort: 8080}},
 	}
 
 	var ids []string
 	for _, tag := range []string{"v1", "v2"} {
-		res, err := engine.Deploy(ctx, w, deployer.Request{Workload: "web", Tag: tag, Source: "test"})
+		res, err := engine.Deploy(ctx, w, deployer.Request{Workload: workload, Tag: tag, Source: "test"})
 		if err != nil {
 			t.Fatalf("deploy %s: %v", tag, err)
 		}
@@ -75,7 +78,7 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 	if !maps.Equal(got[0], got[1]) {
 		t.Fatalf("blue and green carry different Traefik labels:\n%v\n%v", got[0], got[1])
 	}
-	want := strings.ReplaceAll(render(got[0]), network, "<network>")
+	want := strings.ReplaceAll(strings.ReplaceAll(render(got[0]), network, "<network>"), testsvc.RunID, "<run>")
 	golden(t, "created-containers", want)
 	for k := range got[0] {
 		if !isDocumented(k) {

@@ -46,7 +46,7 @@ func TestVerifyWaitsUntilTraefikBalancesToTheNewContainer(t *testing.T) {
 	api2 := httptest.NewServer(http.NotFoundHandler())
 	defer api2.Close()
 	p2 := traefiklabels.New(traefiklabels.Options{API: api2.URL})
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	if err := p2.Verify(ctx2, green); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("Verify with a Traefik that never knows the service = %v", err)
