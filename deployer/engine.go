@@ -55,6 +55,16 @@ type Config struct {
 	// labels' env at deploy time.
 	EnvOverrides EnvSource
 
+	// VerifyTimeout bounds how long a Verifier proxy may take to confirm
+	// the new routes before the switch is undone. Default 30s.
+	VerifyTimeout time.Duration
+	// PublishHost, when set, publishes the face ports of new containers on
+	// ephemeral ports of the Docker host (bound to PublishBind, default
+	// PublishHost) and makes routes dial PublishHost:<host port>: for a
+	// proxy on another machine, such as a remote Nginx Proxy Manager.
+	PublishHost string
+	PublishBind string
+
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
 }
@@ -74,6 +84,12 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.VerifyTimeout == 0 {
+		cfg.VerifyTimeout = 30 * time.Second
+	}
+	if cfg.PublishBind == "" {
+		cfg.PublishBind = cfg.PublishHost
 	}
 	return &Engine{Config: cfg}
 }
@@ -181,6 +197,9 @@ type deploy struct {
 	id          string
 	start       time.Time
 	log         zerolog.Logger
+
+	healthy  time.Time     // when the health check passed
+	switched time.Duration // health-ok to routes serving the new container
 }
 
 func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) {
@@ -217,6 +236,7 @@ func (d *deploy) run(ctx context.Context, existing []Container) (Result, error) 
 		d.removeNew(ctx, inst)
 		return res, err
 	}
+	d.healthy = d.Now()
 	if err := d.switchRoutes(ctx, &inst); err != nil {
 		d.removeNew(ctx, inst)
 		return res, err
@@ -264,6 +284,7 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 		labels.ManagedConfig:  d.fingerprint,
 		labels.ManagedNetwork: d.network,
 	})
+	d.proxySpec(&spec, inst)
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
 		return inst, fmt.Errorf("create %s: %w", inst.Name, err)
@@ -284,6 +305,10 @@ func (d *deploy) startNew(ctx context.Context, digest string) (Instance, error) 
 	}
 	inst.State = StateRunning
 	inst.Address = c.IPs[d.network]
+	if err := d.publishedPorts(&inst, spec, c); err != nil {
+		d.removeNew(ctx, inst)
+		return inst, err
+	}
 	if err := d.Store.PutInstance(ctx, inst); err != nil {
 		d.removeNew(ctx, inst)
 		return inst, fmt.Errorf("record %s: %w", inst.Name, err)
@@ -360,11 +385,16 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 		Digest:  res.Digest,
 		Source:  d.req.Source,
 		Took:    d.Now().Sub(d.start),
+
+		Switched: d.switched,
 	}
 	logEv := d.log.Info()
 	if err != nil {
 		ev.Outcome = "failed: " + err.Error()
 		logEv = d.log.Error().Err(err)
+	}
+	if ev.Switched > 0 {
+		logEv = logEv.Dur(logkey.Switched, ev.Switched)
 	}
 	logEv.Str(logkey.Outcome, ev.Outcome).Dur(logkey.Took, ev.Took).Msg("deploy finished")
 	if err := d.Store.AppendEvent(context.WithoutCancel(ctx), d.w.Name, ev); err != nil {

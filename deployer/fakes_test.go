@@ -48,6 +48,12 @@ func (f *fakeDocker) Create(_ context.Context, s ContainerSpec) (string, error) 
 		ID: id, Name: s.Name, Image: s.Image, Labels: maps.Clone(s.Labels), State: "created",
 		Created: time.Unix(int64(f.seq), 0), IPs: map[string]string{},
 	}
+	for i, p := range s.Publish { // ephemeral host ports, as Docker gives them
+		if f.containers[id].HostPorts == nil {
+			f.containers[id].HostPorts = map[int]int{}
+		}
+		f.containers[id].HostPorts[p] = 32768 + 10*f.seq + i
+	}
 	return id, nil
 }
 

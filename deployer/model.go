@@ -35,6 +35,9 @@ type Instance struct {
 	Address  string            `json:"address,omitempty"` // IP on the workload network
 	Created  time.Time         `json:"created"`
 	Routes   map[string]string `json:"routes,omitempty"` // host -> route id
+	// HostPorts maps container ports to the Docker host ports they are
+	// published on (only when Config.PublishHost is set).
+	HostPorts map[int]int `json:"host_ports,omitempty"`
 }
 
 // Route sends one public host to one upstream container.
@@ -45,6 +48,14 @@ type Route struct {
 	Host      string `json:"host"`
 	Upstream  string `json:"upstream"` // host:port the proxy dials
 	Container string `json:"container"`
+	// Port is the container port the face targets (Upstream may name a
+	// published host port instead).
+	Port int `json:"port,omitempty"`
+	// TLS: the face asks the proxy to serve it over HTTPS.
+	TLS bool `json:"tls,omitempty"`
+	// AccessList is the proxy's access-list id for the face; "" lets the
+	// plugin apply its default.
+	AccessList string `json:"access_list,omitempty"`
 }
 
 // Event is one entry of a workload's deploy history.
@@ -56,6 +67,10 @@ type Event struct {
 	Digest  string        `json:"digest,omitempty"`
 	Source  string        `json:"source,omitempty"`
 	Took    time.Duration `json:"took"`
+	// Switched is the time from the health check passing to every route
+	// serving the new container: verified through the proxy when the
+	// plugin can (a Verifier), else until the proxy accepted the routes.
+	Switched time.Duration `json:"switched,omitempty"`
 }
 
 // ContainerSpec is everything needed to create one workload container.
@@ -73,6 +88,10 @@ type ContainerSpec struct {
 	Entrypoint  []string
 	NanoCPUs    int64 // CPU limit in 1e-9 cores; 0 = unlimited
 	MemoryBytes int64 // memory limit in bytes; 0 = unlimited
+	// Publish lists container ports to publish on ephemeral ports of the
+	// Docker host, bound to PublishIP ("" = every address).
+	Publish   []int
+	PublishIP string
 }
 
 // Container is the deployer's view of a Docker container.
@@ -85,4 +104,6 @@ type Container struct {
 	State   string // Docker's state: created, running, exited, ...
 	Created time.Time
 	IPs     map[string]string // network name -> IP address
+	// HostPorts maps published container ports to their host ports.
+	HostPorts map[int]int
 }

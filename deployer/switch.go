@@ -28,14 +28,22 @@ func (d *deploy) routesFor(inst Instance) []Route {
 	routes := make([]Route, 0, len(names))
 	for _, name := range names {
 		f := d.w.Faces[name]
-		routes = append(routes, Route{
+		port := f.Port(d.w)
+		upstream := net.JoinHostPort(host, strconv.Itoa(port))
+		if d.PublishHost != "" {
+			upstream = net.JoinHostPort(d.PublishHost, strconv.Itoa(inst.HostPorts[port]))
+		}
+		r := Route{
 			ID:        RouteID(d.w.Name, name),
 			Workload:  d.w.Name,
 			Face:      name,
 			Host:      f.Host(d.domain),
-			Upstream:  net.JoinHostPort(host, strconv.Itoa(f.Port(d.w))),
+			Upstream:  upstream,
 			Container: inst.ID,
-		})
+			Port:      port,
+		}
+		faceOptions(&r, f)
+		routes = append(routes, r)
 	}
 	return routes
 }
@@ -61,6 +69,10 @@ func (d *deploy) switchRoutes(ctx context.Context, inst *Instance) error {
 			return fmt.Errorf("switch route %s (%s): %w", r.ID, r.Host, err)
 		}
 		d.log.Debug().Str(logkey.Route, r.ID).Str(logkey.Host, r.Host).Str(logkey.Upstream, r.Upstream).Msg("route switched")
+	}
+	if err := d.verify(ctx, routes); err != nil {
+		d.restoreRoutes(ctx, routes, before)
+		return err
 	}
 
 	inst.Routes = make(map[string]string, len(routes))

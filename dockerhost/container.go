@@ -42,6 +42,7 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 	if err := checkHostConfig(hostCfg, h.BindRoots); err != nil {
 		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)
 	}
+	publish(cfg, hostCfg, spec)
 	var netCfg *network.NetworkingConfig
 	if spec.Network != "" {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {}}}

@@ -72,6 +72,7 @@ func fromInspect(r container.InspectResponse) deployer.Container {
 	}
 	if r.NetworkSettings != nil {
 		c.IPs = ips(r.NetworkSettings.Networks)
+		c.HostPorts = hostPorts(r.NetworkSettings.Ports)
 	}
 	return c
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the services tinyforge's tests and demo run on loopback
-# (redis-server, docker-registry, caddy) from Debian packages when missing.
+# (redis-server, docker-registry, caddy, nginx) from Debian packages when missing.
 # As root on Debian/Ubuntu it installs them; elsewhere it says what to install.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 command -v redis-server    >/dev/null || need+=(redis-server)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v caddy           >/dev/null || need+=(caddy)
+command -v nginx           >/dev/null || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

@@ -42,6 +42,7 @@ type Config struct {
 	LogFormat string
 
 	Security
+	Proxies ProxyConfig
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -80,7 +81,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
 	e.secret(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
 	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
-	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy or none")
+	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy, traefik-kv, traefik-labels, npm or none")
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
@@ -101,14 +102,13 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.duration(&c.ShutdownGrace, "shutdown-grace", 60*time.Second, "time a deploy in flight gets to finish on shutdown")
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
+	c.Proxies.flags(e)
 	return fs, e
 }
 
 func (c Config) validate() error {
-	switch c.Proxy {
-	case "caddy", "none":
-	default:
-		return fmt.Errorf("--proxy %q: want caddy or none", c.Proxy)
+	if err := c.validateProxy(); err != nil {
+		return err
 	}
 	if c.Network == "" {
 		return fmt.Errorf("--network is required")
@@ -160,6 +160,14 @@ func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, us
 		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
 	}
 	e.fs.DurationVar(p, name, v, e.usage(name, usage))
+}
+
+func (e *envFlags) integer(p *int, name string, def int, usage string) {
+	v, err := strconv.Atoi(e.lookup(name, strconv.Itoa(def)))
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+	}
+	e.fs.IntVar(p, name, v, e.usage(name, usage))
 }
 
 func (e *envFlags) labels(p *map[string]string, name, usage string) {

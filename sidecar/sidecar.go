@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,8 +20,6 @@ import (
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
-	"github.com/tinyforge/tinyforge/proxyplug"
-	"github.com/tinyforge/tinyforge/proxyplug/caddy"
 	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/secrets"
 )
@@ -40,6 +37,9 @@ type Sidecar struct {
 
 	mu           sync.Mutex
 	orphanStatus map[string]orphanStatus
+
+	proxy      deployer.Proxy
+	closeProxy func()
 }
 
 // New connects to Docker and Redis and wires the components.
@@ -58,12 +58,12 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	}
 	vault := &secrets.Vault{Store: store, Keys: cfg.Keys}
 	docker.PullAuth, docker.Images, docker.BindRoots = pullAuth(vault), cfg.Images, cfg.VolumePaths
-	proxy, err := newProxy(cfg)
+	proxy, closeProxy, err := newProxy(ctx, cfg, store, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy}
 	s.engine = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
@@ -73,9 +73,12 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.VolumePaths.Roots()},
 		Drain:          cfg.Drain,
 		StopGrace:      cfg.StopGrace,
-		UpstreamByName: cfg.UpstreamByName,
+		UpstreamByName: upstreamByName(cfg),
 		Labels:         cfg.Labels,
 		Scope:          cfg.Scope,
+		VerifyTimeout:  cfg.Proxies.VerifyTimeout,
+		PublishHost:    publishHost(cfg),
+		PublishBind:    cfg.Proxies.PublishIP,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
 
 		Images:       cfg.Images,
@@ -87,21 +90,6 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.controllers.OnChange = s.converge
 	s.orphans.since = map[string]time.Time{}
 	return s, nil
-}
-
-// newProxy builds the proxy plugin named by --proxy.
-func newProxy(cfg Config) (deployer.Proxy, error) {
-	switch cfg.Proxy {
-	case "caddy":
-		return caddy.New(caddy.Options{
-			AdminURL: cfg.CaddyAdmin,
-			Server:   cfg.CaddyServer,
-			Listen:   strings.Split(cfg.CaddyListen, ","),
-		}), nil
-	case "none":
-		return proxyplug.None{}, nil
-	}
-	return nil, fmt.Errorf("unknown proxy %q", cfg.Proxy)
 }
 
 // runDeploy executes one queued request against the workload's current config.
@@ -148,6 +136,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.controllers.Run(loopCtx) })
 	wg.Go(func() { s.reconcileLoop(loopCtx) })
+	if r, ok := s.proxy.(proxyRunner); ok {
+		wg.Go(func() { _ = r.Run(loopCtx) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -162,6 +153,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	s.queue.Close(s.cfg.ShutdownGrace)
 	stopLoops()
 	wg.Wait()
+	s.closeProxy()
 	s.store.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

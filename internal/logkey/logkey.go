@@ -18,6 +18,7 @@ const (
 	Delivery  = "delivery"
 	Outcome   = "outcome"
 	Took      = "took"
+	Switched  = "switched" // health-ok to routes serving the new container
 	Step      = "step"
 	Label     = "label"
 	EnvKeys   = "env_keys"

@@ -322,3 +322,42 @@ func TestUnreachableAdmin(t *testing.T) {
 		t.Errorf("err = %v, want a dial error naming the route", err)
 	}
 }
+
+func TestVerifyThroughCaddy(t *testing.T) {
+	cs := testsvc.Caddy(t)
+	p := caddy.New(caddy.Options{AdminURL: cs.AdminURL, Listen: []string{cs.HTTPAddr}, ProbeURL: "http://" + cs.HTTPAddr})
+	ctx := context.Background()
+	blue, green := backend(t, "blue"), backend(t, "green")
+	if err := p.Upsert(ctx, route("www", blue)); err != nil {
+		t.Fatal(err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.Verify(vctx, route("www", blue)); err != nil {
+		t.Fatalf("verify blue: %v", err)
+	}
+	if err := p.Upsert(ctx, route("www", green)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Verify(vctx, route("www", green)); err != nil {
+		t.Fatalf("verify green: %v", err)
+	}
+	// An upstream Caddy does not route to never verifies.
+	short, cancel2 := context.WithTimeout(ctx, time.Second)
+	defer cancel2()
+	err := p.Verify(short, route("www", "127.0.0.1:1"))
+	if err == nil || !strings.Contains(err.Error(), "upstream 127.0.0.1:1 not in Caddy's pool") {
+		t.Errorf("verify of an unrouted upstream = %v", err)
+	}
+	// A routed upstream that is down: the probe through Caddy sees 502.
+	dead := "127.0.0.1:" + fmt.Sprint(testsvc.FreePort(t))
+	if err := p.Upsert(ctx, route("api", dead)); err != nil {
+		t.Fatal(err)
+	}
+	short2, cancel3 := context.WithTimeout(ctx, time.Second)
+	defer cancel3()
+	err = p.Verify(short2, route("api", dead))
+	if err == nil || !strings.Contains(err.Error(), "probe through caddy: 502") {
+		t.Errorf("verify of a dead upstream = %v", err)
+	}
+}

@@ -27,6 +27,10 @@ type Options struct {
 	TLS bool
 	// HTTPClient talks to the admin API. Default: a client with a 30s timeout.
 	HTTPClient *http.Client
+	// ProbeURL is Caddy's HTTP server as the sidecar reaches it, e.g.
+	// http://127.0.0.1:80, optional: when set, Verify also sends a request
+	// for the route's host through it.
+	ProbeURL string
 }
 
 // Plugin switches routes in the sidecar's own server of a shared Caddy.

@@ -47,6 +47,13 @@ func TestPushToServed(t *testing.T) {
 		}
 		sent, failed := load.stop()
 		t.Logf("webhook delivered -> new version served: %v", took)
+		var switched []time.Duration
+		for _, ev := range s.status().History {
+			if ev.Switched > 0 {
+				switched = append(switched, ev.Switched.Round(time.Millisecond))
+			}
+		}
+		t.Logf("health ok -> routes verified through caddy (deploy history, newest first): %v", switched)
 		t.Logf("load through caddy during 5 deploys: %d requests sent (incl. %d slow 300 ms ones), %d failed", sent, load.slow.Load(), len(failed))
 		if len(failed) > 0 {
 			t.Errorf("%d of %d requests failed during deploys; first: %v", len(failed), sent, failed[:min(5, len(failed))])

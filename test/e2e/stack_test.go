@@ -153,6 +153,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 		"--proxy", "caddy",
 		"--caddy-admin", s.caddy.AdminURL,
 		"--caddy-listen", s.caddy.HTTPAddr,
+		"--caddy-probe", "http://"+s.caddy.HTTPAddr,
 		"--network", s.network,
 		"--domain", "e2e.test",
 		"--drain", "1s",
