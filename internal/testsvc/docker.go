@@ -141,23 +141,17 @@ func BuildImage(t testing.TB, cli *client.Client, ref string, env map[string]str
 func BuildImageSpec(t testing.TB, cli *client.Client, ref string, spec ImageSpec) string {
 	t.Helper()
 	bin := BuildTestApp(t)
-	buildCtx, err := imageContext(bin, spec)
-	if err != nil {
-		t.Fatalf("build context for %s: %v", ref, err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
-	resp, err := cli.ImageBuild(ctx, buildCtx, build.ImageBuildOptions{
-		Tags:        []string{ref},
-		Remove:      true,
-		ForceRemove: true,
-	})
-	if err != nil {
-		t.Fatalf("build image %s: %v", ref, err)
+	err := buildImage(ctx, cli, bin, ref, spec)
+	if err != nil && strings.Contains(err.Error(), "unable to find image") {
+		// The legacy builder lost an intermediate image it had just
+		// committed: seen once while other test processes were removing
+		// their images on the same engine. A fresh build does not reuse it.
+		t.Logf("build image %s: %v; building again", ref, err)
+		err = buildImage(ctx, cli, bin, ref, spec)
 	}
-	err = readStream(resp.Body)
-	_ = resp.Body.Close()
 	if err != nil {
 		t.Fatalf("build image %s: %v", ref, err)
 	}
@@ -176,6 +170,24 @@ func BuildImageSpec(t testing.TB, cli *client.Client, ref string, spec ImageSpec
 		}
 	})
 	return id
+}
+
+// buildImage runs one image build of spec, reading the whole output stream.
+func buildImage(ctx context.Context, cli *client.Client, bin, ref string, spec ImageSpec) error {
+	buildCtx, err := imageContext(bin, spec)
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	resp, err := cli.ImageBuild(ctx, buildCtx, build.ImageBuildOptions{
+		Tags:        []string{ref},
+		Remove:      true,
+		ForceRemove: true,
+	})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return readStream(resp.Body)
 }
 
 // imageContext returns an in-memory tar build context: a Dockerfile and the
