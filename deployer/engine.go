@@ -89,6 +89,11 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("list containers of %s: %w", w.Name, err)
 	}
+	routes, err := e.Store.Routes(ctx, w.Name)
+	if err != nil {
+		return Result{}, fmt.Errorf("read routes of %s: %w", w.Name, err)
+	}
+	existing = Serving(existing, routes, HasFaces(w))
 	if req.Digest != "" {
 		if c, ok := runningImage(existing, ref, req.Digest); ok {
 			return Result{Noop: true, Container: c.ID, Image: ref, Digest: req.Digest}, nil

@@ -9,6 +9,7 @@ type Request struct {
 	Digest   string // manifest digest from the trigger, when it carries one
 	Source   string // what asked: "distribution", "api", "labels", ...
 	Delivery string // delivery or event id from the trigger, for logs
+	Entry    string // id of the durable inbox entry it came from; "" when none
 }
 
 // Instance states, as recorded in the store.
@@ -53,6 +54,10 @@ type Event struct {
 	Digest  string        `json:"digest,omitempty"`
 	Source  string        `json:"source,omitempty"`
 	Took    time.Duration `json:"took"`
+	// Delivery and Workload are set on the records of webhook deliveries
+	// (accepted, duplicate, ignored, rejected), which carry no Deploy id.
+	Delivery string `json:"delivery,omitempty"`
+	Workload string `json:"workload,omitempty"`
 }
 
 // ContainerSpec is everything needed to create one workload container.
