@@ -75,7 +75,8 @@ return 0
 `)
 
 // Accept stores the intakes of one delivery and appends the global
-// events (ignored pushes) in one round trip. It returns, per intake,
+// events (ignored pushes; one naming a workload also goes to its history)
+// in one round trip. It returns, per intake,
 // whether it was new (false: a duplicate). Any error means nothing can be
 // assumed stored: the caller must not acknowledge the delivery.
 func (s *Store) Accept(ctx context.Context, ttl time.Duration, intakes []Intake, global []deployer.Event) ([]bool, error) {
@@ -122,6 +123,9 @@ func (s *Store) Accept(ctx context.Context, ttl time.Duration, intakes []Intake,
 				return err
 			}
 			p.XAdd(ctx, &redis.XAddArgs{Stream: s.k.globalEvents(), MaxLen: HistoryLen, Approx: true, Values: []any{eventField, string(b)}})
+			if ev.Workload != "" {
+				p.XAdd(ctx, &redis.XAddArgs{Stream: s.k.events(ev.Workload), MaxLen: HistoryLen, Approx: true, Values: []any{eventField, string(b)}})
+			}
 		}
 		return nil
 	})

@@ -114,7 +114,9 @@ func newFakeTokenRegistry(t *testing.T) *fakeTokenRegistry {
 	return f
 }
 
-func (f *fakeTokenRegistry) image() string { return strings.TrimPrefix(f.srv.URL, "http://") + "/org/app" }
+func (f *fakeTokenRegistry) image() string {
+	return strings.TrimPrefix(f.srv.URL, "http://") + "/org/app"
+}
 
 func TestDigestTokenDance(t *testing.T) {
 	ctx := context.Background()

@@ -98,7 +98,9 @@ func TestParseGitHub(t *testing.T) {
 		{name: "legacy registry_package, untagged platform manifest", ignored: "untagged version of hello-web",
 			parse: func() ([]Push, error) { return ParseGitHub("registry_package", "application/json", untagged) }},
 		{name: "ping", ignored: "ping",
-			parse: func() ([]Push, error) { return ParseGitHub("ping", "application/json", []byte(`{"zen":"Keep it logically awesome."}`)) }},
+			parse: func() ([]Push, error) {
+				return ParseGitHub("ping", "application/json", []byte(`{"zen":"Keep it logically awesome."}`))
+			}},
 		{name: "push event", ignored: `github event "push"`,
 			parse: func() ([]Push, error) { return ParseGitHub("push", "application/json", published) }},
 		{name: "deleted version", ignored: `package action "deleted"`,
@@ -168,7 +170,9 @@ func TestParseGitea(t *testing.T) {
 				return ParseGitea("package", "application/json", replace(`"https://git.example.com/team/-/packages/container/web/v2.0.1"`, `""`))
 			}},
 		{name: "no package", err: `decode gitea package event: no "package" object`,
-			parse: func() ([]Push, error) { return ParseGitea("package", "application/json", []byte(`{"action":"created"}`)) }},
+			parse: func() ([]Push, error) {
+				return ParseGitea("package", "application/json", []byte(`{"action":"created"}`))
+			}},
 		{name: "malformed", err: "decode gitea package event: invalid character",
 			parse: func() ([]Push, error) { return ParseGitea("package", "application/json", []byte(`{"action":`+"\x00")) }},
 	})
@@ -200,7 +204,9 @@ func TestParseHarbor(t *testing.T) {
 		{name: "cloudevents sent as plain json", want: push("c0d8a6f2-41b7-4a55-8a3e-2b7f9e0d1c44", mustTime("2025-06-11T14:20:07Z")),
 			parse: func() ([]Push, error) { return ParseHarbor("application/json; charset=utf-8", ce) }},
 		{name: "pull", ignored: `harbor event type "PULL_ARTIFACT"`,
-			parse: func() ([]Push, error) { return ParseHarbor("application/json", readSample(t, "harbor-pull-artifact.json")) }},
+			parse: func() ([]Push, error) {
+				return ParseHarbor("application/json", readSample(t, "harbor-pull-artifact.json"))
+			}},
 		{name: "cloudevents pull", ignored: `harbor event type "harbor.artifact.pulled"`,
 			parse: func() ([]Push, error) {
 				return ParseHarbor(CloudEventsJSON, []byte(strings.Replace(string(ce), "artifact.pushed", "artifact.pulled", 1)))
