@@ -26,6 +26,7 @@ type Config struct {
 	Domain         string
 	UpstreamByName bool
 	Labels         map[string]string
+	Hooks          HookConfig
 
 	Drain          time.Duration
 	StopGrace      time.Duration
@@ -48,8 +49,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
-	e.str(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
-	e.str(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	e.secret(&c.WebhookToken, "webhook-token", "secret every webhook source uses unless it has its own")
+	e.secret(&c.APIToken, "api-token", "bearer token of the management and deploy API (unset: API disabled)")
+	e.hookFlags(&c.Hooks)
 	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
 	e.labels(&c.Labels, "labels", "extra labels (k=v,k2=v2) on every container and network the sidecar creates")
@@ -65,6 +67,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	}
 	if e.err != nil {
 		return c, e.err
+	}
+	if err := e.finish(); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -97,6 +102,7 @@ type envFlags struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
 	err    error
+	after  []func() error // run after parsing: secret files, cross-checks
 }
 
 func (e *envFlags) lookup(name, def string) string {
