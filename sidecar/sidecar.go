@@ -33,6 +33,7 @@ type Sidecar struct {
 	engine      *deployer.Engine
 	queue       *deployer.Queue
 	controllers *Controllers
+	hooks       *hookState
 }
 
 // New connects to Docker and Redis and wires the components.
@@ -66,6 +67,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, log.With().Str(logkey.Component, "controllers").Logger())
+	s.hooks = newHookState(s, docker)
 	return s, nil
 }
 
@@ -84,17 +86,23 @@ func newProxy(cfg Config) (deployer.Proxy, error) {
 	return nil, fmt.Errorf("unknown proxy %q", cfg.Proxy)
 }
 
-// runDeploy executes one queued request against the workload's current config.
+// runDeploy executes one queued request against the workload's current
+// config, then acknowledges the inbox entries it covers.
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
+	defer s.hooks.inbox.done(ctx, req)
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
 	w := s.controllers.Workload(req.Workload)
 	if w == nil {
 		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
 		return
 	}
+	req, ok := s.prepare(ctx, log, w, req)
+	if !ok {
+		return
+	}
 	res, err := s.engine.Deploy(ctx, w, req)
 	if err == nil && res.Noop {
-		log.Info().Str(logkey.Image, res.Image).Str(logkey.Digest, res.Digest).Msg("already running this image: nothing to do")
+		s.recordOutcome(ctx, w, req, res.Image, res.Digest, outcomeDuplicate+": "+res.Image+" already serves")
 	}
 }
 
@@ -119,6 +127,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.controllers.Run(loopCtx) })
 	wg.Go(func() { s.reconcileLoop(loopCtx) })
+	wg.Go(func() { s.hooks.inbox.run(loopCtx, s.hooksReady) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -154,4 +163,14 @@ func (s *Sidecar) reconcileLoop(ctx context.Context) {
 			s.log.Warn().Err(err).Msg("reconcile")
 		}
 	}
+}
+
+// hooksReady lists the controllers once, then lets webhooks in: before
+// that, a push would match no workload and be ignored for good.
+func (s *Sidecar) hooksReady(ctx context.Context) error {
+	if err := s.controllers.Refresh(ctx); err != nil {
+		return err
+	}
+	s.hooks.ready.Store(true)
+	return nil
 }
