@@ -30,9 +30,15 @@ e2e:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWorkloads$$' -fuzztime $(FUZZTIME) ./labels/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDistribution$$' -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGitHub$$' -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGitea$$' -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHarbor$$' -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDockerHub$$' -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuay$$' -fuzztime $(FUZZTIME) ./webhook/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
+	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./sidecar/
 
 demo: build
 	scripts/demo.sh
