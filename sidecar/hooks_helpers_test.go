@@ -102,7 +102,7 @@ func (f *hookFixture) newSidecar(cfg Config, store *redisstore.Store, workloads 
 	if f.logTo == nil {
 		f.logTo = f.logs
 	}
-	s := &Sidecar{cfg: cfg, log: zerolog.New(f.logTo), store: store}
+	s := &Sidecar{cfg: cfg, log: zerolog.New(f.logTo).Level(zerolog.InfoLevel), store: store} // the sidecar's default level
 	s.controllers = NewControllers(nil, s.log)
 	for _, w := range workloads {
 		s.controllers.workloads[w.Name] = w
