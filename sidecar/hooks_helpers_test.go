@@ -63,6 +63,7 @@ type hookFixture struct {
 	mu       sync.Mutex
 	deployed []deployer.Request
 	gate     chan struct{} // when set, each deploy waits for a receive
+	deployIn time.Duration // how long each fake deploy takes
 	started  chan deployer.Request
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -118,6 +119,7 @@ func (f *hookFixture) newSidecar(cfg Config, store *redisstore.Store, workloads 
 		if gate != nil {
 			<-gate
 		}
+		time.Sleep(f.deployIn)
 		f.mu.Lock()
 		f.deployed = append(f.deployed, req)
 		f.mu.Unlock()

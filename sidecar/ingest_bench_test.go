@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,7 +21,8 @@ import (
 // push (its own event id and digest), over real HTTP to the real routes:
 // every one is authenticated, parsed, matched, deduplicated and stored in
 // the inbox of a real redis-server before its 202, while the real inbox
-// consumer reads and acknowledges them (the deploy itself is a no-op).
+// consumer feeds them to the coalescing queue and acknowledges them once
+// a (fake, 100 ms) deploy covering them is done.
 // Clients and server share the machine.
 //
 //	go test -run '^$' -bench WebhookIngest -benchtime 20000x ./sidecar/
@@ -48,6 +52,9 @@ func benchIngest(b *testing.B, rate float64, workers int) {
 	}
 	b.Cleanup(func() { _ = logFile.Close() })
 	f := newHookFixtureLogging(b, logFile, demo())
+	// A deploy takes seconds (pull, start, health check, drain); 100 ms is
+	// a fast one. Deliveries arriving meanwhile coalesce, as they would.
+	f.deployIn = 100 * time.Millisecond
 	f.consume()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}}
 	url := f.srv.URL + "/v1/hooks/distribution"
@@ -97,9 +104,11 @@ func benchIngest(b *testing.B, rate float64, workers int) {
 	}
 	run(min(b.N, 500)) // warm connections and Redis
 	b.ReportAllocs()
+	cpu0, redis0 := processCPU(), redisCPU(b, f)
 	b.ResetTimer()
 	all, elapsed := run(b.N)
 	b.StopTimer()
+	cpu, redisUsed := processCPU()-cpu0, redisCPU(b, f)-redis0
 	slices.Sort(all)
 	pct := func(p float64) float64 {
 		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
@@ -107,9 +116,38 @@ func benchIngest(b *testing.B, rate float64, workers int) {
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/delivery")
+	b.ReportMetric(float64(redisUsed.Microseconds())/float64(len(all)), "redis-cpu-µs/delivery")
 	b.ReportMetric(0, "ns/op")
 	if n, err := f.s.store.InboxLen(b.Context()); err == nil {
 		b.Logf("%d deliveries in %s; p90 %.1f ms, p99.9 %.1f ms, max %.1f ms; %d inbox entries left to acknowledge",
 			len(all), elapsed.Round(time.Millisecond), pct(0.90), pct(0.999), pct(1), n)
 	}
+}
+
+// processCPU is the CPU time this process used so far: the sidecar's
+// handlers and consumer, and the benchmark's own HTTP clients.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time redis-server reports it used (INFO cpu).
+func redisCPU(b *testing.B, f *hookFixture) time.Duration {
+	info, err := f.s.store.Client().Info(b.Context(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			x, _ := strconv.ParseFloat(v, 64)
+			total += x
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
