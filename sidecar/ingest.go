@@ -61,10 +61,6 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	}
 
 	workloads := s.controllers.Workloads()
-	repos := make(map[string]string, len(workloads)) // workload -> normalised image
-	for name, wl := range workloads {
-		repos[name] = s.hooks.repository(wl.Image)
-	}
 	for _, p := range pushes {
 		id := p.EventID
 		if id == "" {
@@ -74,29 +70,12 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 		if id != "" {
 			in.DedupKey = source + ":" + id + ":" + p.Tag
 		}
-		var targets []*labels.Workload
-		if only != nil {
-			targets = []*labels.Workload{only}
-		} else {
-			repo, err := webhook.Repository(p.Image())
-			if err != nil {
-				ignore(p, "", "invalid image name: "+err.Error())
-				continue
-			}
-			used := false
-			for _, name := range slices.Sorted(maps.Keys(workloads)) {
-				if repos[name] != repo {
-					continue
-				}
-				used = true
-				if !tagAllowed(workloads[name], p.Tag) {
-					ignore(p, name, fmt.Sprintf("tag %s not allowed by the tags filter of workload %s", p.Tag, name))
-					continue
-				}
-				targets = append(targets, workloads[name])
-			}
-			if !used {
-				ignore(p, "", "no workload uses image "+repo)
+		targets := []*labels.Workload{only}
+		if only == nil {
+			var skipped []skip
+			targets, skipped = route(p, workloads, s.hooks.repository, tagAllowed)
+			for _, sk := range skipped {
+				ignore(p, sk.workload, sk.reason)
 			}
 			if len(targets) == 0 {
 				continue
@@ -143,6 +122,41 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	}
 	writeJSON(w, http.StatusAccepted, reply)
 	return nil
+}
+
+// skip is why a push does not deploy a workload ("" = any workload).
+type skip struct{ workload, reason string }
+
+// route decides which workloads a push deploys: those whose image is the
+// pushed repository (normalised as Docker resolves names) and whose tags
+// filter allows the tag, in name order. It also says why the push deploys
+// nothing elsewhere: no workload uses the image, or a filter refuses the
+// tag. repoOf normalises a workload's image ("" when it does not parse).
+func route(p webhook.Push, workloads map[string]*labels.Workload, repoOf func(string) string,
+	allowed func(*labels.Workload, string) bool) ([]*labels.Workload, []skip) {
+	repo, err := webhook.Repository(p.Image())
+	if err != nil {
+		return nil, []skip{{"", "invalid image name: " + err.Error()}}
+	}
+	var targets []*labels.Workload
+	var skipped []skip
+	used := false
+	for _, name := range slices.Sorted(maps.Keys(workloads)) {
+		w := workloads[name]
+		if repoOf(w.Image) != repo {
+			continue
+		}
+		used = true
+		if !allowed(w, p.Tag) {
+			skipped = append(skipped, skip{name, fmt.Sprintf("tag %s not allowed by the tags filter of workload %s", p.Tag, name)})
+			continue
+		}
+		targets = append(targets, w)
+	}
+	if !used {
+		skipped = append(skipped, skip{"", "no workload uses image " + repo})
+	}
+	return targets, skipped
 }
 
 // parsed finishes a handler once the body is authentic: a parse error is
