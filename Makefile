@@ -60,7 +60,8 @@ vulncheck:
 	$(GO) run $(GOVULNCHECK) ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
+	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./sidecar/
 
 demo: build
 	scripts/demo.sh

@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -153,6 +154,11 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("list containers of %s: %w", w.Name, err)
 	}
+	routes, err := e.Store.Routes(ctx, w.Name)
+	if err != nil {
+		return Result{}, fmt.Errorf("read routes of %s: %w", w.Name, err)
+	}
+	existing = Serving(existing, routes, HasFaces(w))
 	if req.Digest != "" {
 		if c, ok := d.running(existing, req.Digest); ok {
 			return d.converge(ctx, c)
@@ -165,12 +171,12 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	return res, err
 }
 
-// running finds a running container of the workload that already runs
-// the deploy's ref at digest with the current runtime config: deploying
-// again would change nothing.
+// running finds a serving container of the workload that already runs
+// digest with the current runtime config: deploying again would change
+// nothing, whatever tag the digest was pushed under.
 func (d *deploy) running(cs []Container, digest string) (Container, bool) {
 	for _, c := range cs {
-		if c.Running && c.Labels[labels.ManagedImage] == d.ref && c.Labels[labels.ManagedDigest] == digest &&
+		if c.Running && c.Labels[labels.ManagedDigest] == digest && strings.HasPrefix(c.Labels[labels.ManagedImage], d.w.Image+":") &&
 			c.Labels[labels.ManagedConfig] == d.fingerprint {
 			return c, true
 		}

@@ -281,3 +281,15 @@ func TestContainersOfAnotherScopeAreInvisible(t *testing.T) {
 		t.Fatalf("unscoped engine sees the scoped container: %v", cs)
 	}
 }
+
+func TestPushOfTheServingDigestUnderAnotherTagIsANoop(t *testing.T) {
+	f := newFixture(t)
+	first, err := f.engine.Deploy(context.Background(), f.w, Request{Workload: "web", Tag: "v1", Digest: "sha256:aaa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.engine.Deploy(context.Background(), f.w, Request{Workload: "web", Tag: "latest", Digest: "sha256:aaa"})
+	if err != nil || !res.Noop || res.Container != first.Container {
+		t.Fatalf("push of the serving digest as latest = %+v, %v; want a no-op on %s", res, err, first.Container)
+	}
+}

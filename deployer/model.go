@@ -11,6 +11,7 @@ type Request struct {
 	Delivery string // delivery or event id from the trigger, for logs
 	// Teardown asks for the workload to be removed instead of deployed.
 	Teardown bool
+	Entry    string // id of the durable inbox entry it came from; "" when none
 }
 
 // Instance states, as recorded in the store.
@@ -71,6 +72,10 @@ type Event struct {
 	// serving the new container: verified through the proxy when the
 	// plugin can (a Verifier), else until the proxy accepted the routes.
 	Switched time.Duration `json:"switched,omitempty"`
+	// Delivery and Workload are set on the records of webhook deliveries
+	// (accepted, duplicate, ignored, rejected), which carry no Deploy id.
+	Delivery string `json:"delivery,omitempty"`
+	Workload string `json:"workload,omitempty"`
 }
 
 // ContainerSpec is everything needed to create one workload container.

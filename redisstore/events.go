@@ -36,7 +36,10 @@ func (s *Store) AppendEvent(ctx context.Context, workload string, ev deployer.Ev
 // Events returns the newest n events of workload, newest first; n <= 0
 // returns all that are kept. An unknown workload has no events.
 func (s *Store) Events(ctx context.Context, workload string, n int64) ([]deployer.Event, error) {
-	key := s.k.events(workload)
+	return s.readEvents(ctx, s.k.events(workload), "events of "+workload, n)
+}
+
+func (s *Store) readEvents(ctx context.Context, key, what string, n int64) ([]deployer.Event, error) {
 	var cmd *redis.XMessageSliceCmd
 	if n > 0 {
 		cmd = s.rdb.XRevRangeN(ctx, key, "+", "-", n)
@@ -45,14 +48,14 @@ func (s *Store) Events(ctx context.Context, workload string, n int64) ([]deploye
 	}
 	msgs, err := cmd.Result()
 	if err != nil {
-		return nil, fmt.Errorf("read events of %s: %w", workload, err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	out := make([]deployer.Event, 0, len(msgs))
 	for _, m := range msgs {
 		raw, _ := m.Values[eventField].(string)
 		var ev deployer.Event
 		if err := json.Unmarshal([]byte(raw), &ev); err != nil {
-			return nil, fmt.Errorf("read events of %s: decode entry %s: %w", workload, m.ID, err)
+			return nil, fmt.Errorf("read %s: decode entry %s: %w", what, m.ID, err)
 		}
 		out = append(out, ev)
 	}

@@ -36,3 +36,14 @@ func (k keys) events(workload string) string { return k.prefix + "events:" + wor
 
 // seq is a counter that only grows.
 func (k keys) seq(name string) string { return k.prefix + "seq:" + name }
+
+// inbox is the stream of accepted deploy requests not yet acknowledged
+// (the durable inbox), read through the consumer group InboxGroup.
+func (k keys) inbox() string { return k.prefix + "inbox" }
+
+// delivery marks one delivery or event id as seen, with a TTL.
+func (k keys) delivery(id string) string { return k.prefix + "delivery:" + id }
+
+// globalEvents is the stream of deliveries that concern no workload
+// (ignored or rejected); "_" cannot start a workload name.
+func (k keys) globalEvents() string { return k.prefix + "events:_global" }

@@ -32,6 +32,7 @@ type Config struct {
 	BaseVolumePath  string
 	TeardownOrphans bool
 	OrphanGrace     time.Duration
+	Hooks           HookConfig
 
 	Drain          time.Duration
 	StopGrace      time.Duration
@@ -55,6 +56,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	}
 	if e.err != nil {
 		return c, e.err
+	}
+	if err := e.finish(); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -85,8 +89,9 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
-	e.secret(&c.WebhookToken, "webhook-token", "", "bearer token registries must send to /v1/hooks/*")
-	e.secret(&c.APIToken, "api-token", "", "bearer token of the management API (unset: API disabled)")
+	e.secret(&c.WebhookToken, "webhook-token", "", "secret every webhook source uses unless it has its own")
+	e.secret(&c.APIToken, "api-token", "", "bearer token of the management and deploy API (unset: API disabled)")
+	e.hookFlags(&c.Hooks)
 	c.Security.flags(e)
 	e.str(&c.Network, "network", "tinyforge", "Docker network workload containers join")
 	e.str(&c.Domain, "domain", "localhost", "default domain of faces")
@@ -129,6 +134,7 @@ type envFlags struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
 	err    error
+	after  []func() error // run after parsing: secret files, cross-checks
 }
 
 func (e *envFlags) lookup(name, def string) string {

@@ -79,6 +79,18 @@ func (s *Sidecar) routes() http.Handler {
 	h := func(f handlerFunc) http.HandlerFunc { return handle(s.log, f) }
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
 	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)
+	r.Handle("/v1/hooks/github", h(s.githubHook)).Methods(http.MethodPost)
+	r.Handle("/v1/hooks/gitea", h(s.giteaHook)).Methods(http.MethodPost)
+	r.Handle("/v1/hooks/harbor", h(s.harborHook)).Methods(http.MethodPost)
+	for _, p := range []string{"/v1/hooks/dockerhub", "/v1/hooks/dockerhub/{token}"} {
+		r.Handle(p, hideURLToken(h(s.dockerHubHook))).Methods(http.MethodPost)
+	}
+	for _, p := range []string{"/v1/hooks/quay", "/v1/hooks/quay/{token}"} {
+		r.Handle(p, hideURLToken(h(s.quayHook))).Methods(http.MethodPost)
+	}
+	r.Handle("/v1/deploy", h(requireToken(s.cfg.APIToken, s.deployAPI))).Methods(http.MethodPost)
+	r.Handle("/v1/events", h(requireToken(s.cfg.APIToken, s.globalEvents))).Methods(http.MethodGet)
+	r.Handle("/v1/workloads/{name}/events", h(requireToken(s.cfg.APIToken, s.workloadEvents))).Methods(http.MethodGet)
 	r.Handle("/v1/workloads", h(requireToken(s.cfg.APIToken, s.listWorkloads))).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}", h(requireToken(s.cfg.APIToken, s.teardownWorkload))).Methods(http.MethodDelete)
 	return r

@@ -23,27 +23,9 @@ import (
 )
 
 const (
-	testAPIToken  = "api-token-under-test"
-	testHookToken = "hook-token-under-test"
+	secAPIToken  = "api-token-under-test"
+	secHookToken = "hook-token-under-test"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newHTTPSidecar is a sidecar with its HTTP routes on a real Redis and no
 // Docker: no controller declares anything, so accepted pushes queue nothing.
@@ -57,13 +39,20 @@ func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *syncBu
 	t.Cleanup(func() { _ = store.Close() })
 	logs := &syncBuffer{}
 	log := zerolog.New(logs)
+	cfg, err := Parse(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APIToken, cfg.WebhookToken = apiToken, hookToken
 	s := &Sidecar{
-		cfg:         Config{APIToken: apiToken, WebhookToken: hookToken},
+		cfg:         cfg,
 		log:         log,
 		store:       store,
 		controllers: NewControllers(nil, "", log),
 		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
 	}
+	s.hooks = newHookState(s)
+	s.hooks.ready.Store(true)
 	t.Cleanup(func() { s.queue.Close(0) })
 	return s, logs
 }
@@ -106,8 +95,8 @@ func do(t *testing.T, c *http.Client, method, url, token string, body []byte) (i
 // webhooks, each answers 401 without the right bearer token and 403 when
 // no API token is configured.
 func TestManagementRoutesNeedTheToken(t *testing.T) {
-	s, _ := newHTTPSidecar(t, testAPIToken, testHookToken)
-	open, _ := newHTTPSidecar(t, "", testHookToken)
+	s, _ := newHTTPSidecar(t, secAPIToken, secHookToken)
+	open, _ := newHTTPSidecar(t, "", secHookToken)
 	url, openURL := serve(t, s), serve(t, open)
 	c := clientFrom("127.0.0.1")
 
@@ -136,7 +125,7 @@ func TestManagementRoutesNeedTheToken(t *testing.T) {
 		if rt.path == "/healthz" || strings.HasPrefix(rt.path, "/v1/hooks/") {
 			continue
 		}
-		for _, tok := range []string{"", "wrong", testHookToken, testAPIToken + "x", strings.ToUpper(testAPIToken)} {
+		for _, tok := range []string{"", "wrong", secHookToken, secAPIToken + "x", strings.ToUpper(secAPIToken)} {
 			if code, body := do(t, c, rt.method, url+rt.path, tok, []byte("{}")); code != http.StatusUnauthorized {
 				t.Errorf("%s %s with token %q = %d %s, want 401", rt.method, rt.path, tok, code, body)
 			}
@@ -149,7 +138,7 @@ func TestManagementRoutesNeedTheToken(t *testing.T) {
 		}
 		t.Logf("%s %s: 401 without the token, 403 when disabled", rt.method, rt.path)
 	}
-	if code, _ := do(t, c, http.MethodGet, url+"/v1/workloads", testAPIToken, nil); code != http.StatusOK {
+	if code, _ := do(t, c, http.MethodGet, url+"/v1/workloads", secAPIToken, nil); code != http.StatusOK {
 		t.Errorf("GET /v1/workloads with the token = %d", code)
 	}
 }
@@ -159,7 +148,7 @@ func TestManagementRoutesNeedTheToken(t *testing.T) {
 // flooding address itself: every real delivery is accepted, the flood is
 // cut to 429 after its budget, and the log stays short and secret-free.
 func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
-	s, logs := newHTTPSidecar(t, testAPIToken, testHookToken)
+	s, logs := newHTTPSidecar(t, secAPIToken, secHookToken)
 	url := serve(t, s) + "/v1/hooks/distribution"
 	body := []byte(`{"events":[]}`)
 	attacker, registry := clientFrom("127.0.0.2"), clientFrom("127.0.0.1")
@@ -185,13 +174,13 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 
 	var accepted, fromAttacker int
 	for i := range 20 {
-		if code, b := do(t, registry, http.MethodPost, url, testHookToken, body); code == http.StatusAccepted {
+		if code, b := do(t, registry, http.MethodPost, url, secHookToken, body); code == http.StatusAccepted {
 			accepted++
 		} else {
 			t.Errorf("real delivery %d during the flood = %d %s", i, code, b)
 		}
 		// A valid token from the flooding address is never limited.
-		if code, _ := do(t, attacker, http.MethodPost, url, testHookToken, body); code == http.StatusAccepted {
+		if code, _ := do(t, attacker, http.MethodPost, url, secHookToken, body); code == http.StatusAccepted {
 			fromAttacker++
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -207,7 +196,10 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 	unauth, limited := get(http.StatusUnauthorized), get(http.StatusTooManyRequests)
 	t.Logf("flood of %d bad tokens: %d answered 401, %d answered 429; real deliveries accepted: %d/20 from 127.0.0.1, %d/20 from the flooding address",
 		workers*each, unauth, limited, accepted, fromAttacker)
-	if unauth+limited != workers*each || unauth > authFailBurst+2 || limited < workers*each-authFailBurst-2 {
+	// The budget is checked before a request and spent after its 401, so
+	// requests already in flight when it runs out may still be answered:
+	// at most one per concurrent client.
+	if unauth+limited != workers*each || unauth > authFailBurst+workers || limited < workers*each-authFailBurst-workers {
 		t.Errorf("flood answers: 401 x%d, 429 x%d; want about %d 401s then 429s", unauth, limited, authFailBurst)
 	}
 	if accepted != 20 || fromAttacker != 20 {
@@ -224,10 +216,12 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 		t.Errorf("management API from the flooding address = %d, want 401", code)
 	}
 	out := logs.String()
-	if n := strings.Count(out, "\n"); n > authFailBurst+20 {
-		t.Errorf("%d log lines for the flood: refusals past the budget should not be logged", n)
+	// Every delivery is logged (accepted or ignored); refusals only up to
+	// the budget, then one line for the 429s.
+	if n := strings.Count(out, `"request refused"`); n > authFailBurst+workers+2 { // + the two probes below
+		t.Errorf("%d refusal log lines for the flood: refusals past the budget should not be logged", n)
 	}
-	if strings.Contains(out, testHookToken) || strings.Contains(out, "bad-1-") {
+	if strings.Contains(out, secHookToken) || strings.Contains(out, "bad-1-") {
 		t.Error("log carries a token")
 	}
 	if strings.Count(out, "too many failed authentications") != 1 {

@@ -16,8 +16,6 @@ import (
 // secrets come from. Every secret can be given as a file (TINYFORGE_*_FILE,
 // for Docker/compose secrets) instead of a value.
 type Security struct {
-	APITokenFile     string
-	WebhookTokenFile string
 	SecretKeyFile    string
 	SecretOldKeyFile string
 
@@ -36,8 +34,6 @@ type Security struct {
 }
 
 func (s *Security) flags(e *envFlags) {
-	e.str(&s.APITokenFile, "api-token-file", "", "file holding the management API token (instead of --api-token)")
-	e.str(&s.WebhookTokenFile, "webhook-token-file", "", "file holding the webhook token (instead of --webhook-token)")
 	e.str(&s.SecretKeyFile, "secret-key-file", "", "file holding the AES-256 key sealing registry tokens and secret env (32 raw bytes, 64 hex or 44 base64 characters)")
 	e.str(&s.SecretOldKeyFile, "secret-old-key-file", "", "previous secret key, still accepted for reading during a rotation")
 	e.str(&s.AllowedImages, "allowed-images", "", "comma-separated registries (ghcr.io) or repository prefixes (ghcr.io/acme) the sidecar may pull; unset: any")
@@ -48,12 +44,24 @@ func (s *Security) flags(e *envFlags) {
 	e.str(&s.DefaultMemory, "default-memory", "", "memory limit (e.g. 256m) of containers whose workload sets none")
 }
 
-// secret defines a string flag whose usage text never shows the value
-// taken from the environment: flag's usage prints defaults, and a bad flag
-// prints the usage, which must not put a token on the terminal or in logs.
+// secret defines a secret flag and its -file twin (--<name>-file,
+// TINYFORGE_<NAME>_FILE), as Docker and Kubernetes mount secrets. The
+// usage text never shows a value taken from the environment (a mistyped
+// flag prints the usage, which must not put a token on a terminal or in a
+// log); after parsing, a file given is read into the value.
 func (e *envFlags) secret(p *string, name, def, usage string) {
 	*p = e.lookup(name, def)
 	e.fs.Var(secretValue{p: p, def: def}, name, e.usage(name, usage))
+	var file string
+	e.str(&file, name+"-file", "", "file holding --"+name)
+	e.after = append(e.after, func() error {
+		if file != "" && *p == def {
+			*p = "" // a default is not a value given twice
+		}
+		v, err := tokenFrom(name, *p, file)
+		*p = v
+		return err
+	})
 }
 
 // secretValue is a flag.Value whose String is the static default only.
@@ -69,12 +77,6 @@ func (v secretValue) Set(s string) error { *v.p = s; return nil }
 func (c *Config) resolveSecurity() error {
 	s := &c.Security
 	var err error
-	if c.APIToken, err = tokenFrom("api-token", c.APIToken, s.APITokenFile); err != nil {
-		return err
-	}
-	if c.WebhookToken, err = tokenFrom("webhook-token", c.WebhookToken, s.WebhookTokenFile); err != nil {
-		return err
-	}
 	if n := container.NetworkMode(c.Network); n.IsHost() || n.IsContainer() || n.IsNone() {
 		return fmt.Errorf("--network %q: workload containers need a network of their own (a bridge network name)", c.Network)
 	}
@@ -97,7 +99,8 @@ func (c *Config) resolveSecurity() error {
 }
 
 // tokenFrom returns the token given directly or read from file; both at
-// once is an error (which one would win is not obvious).
+// once is an error (which one would win is not obvious). A value from the
+// environment counts as given.
 func tokenFrom(flagName, value, file string) (string, error) {
 	if file == "" {
 		return value, nil
@@ -111,7 +114,7 @@ func tokenFrom(flagName, value, file string) (string, error) {
 	}
 	tok := string(bytes.TrimSpace(b))
 	if tok == "" {
-		return "", fmt.Errorf("--%s-file %s: empty", flagName, file)
+		return "", fmt.Errorf("--%s-file %s is empty", flagName, file)
 	}
 	if strings.ContainsAny(tok, "\r\n") {
 		return "", fmt.Errorf("--%s-file %s: more than one line", flagName, file)

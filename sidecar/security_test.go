@@ -96,7 +96,7 @@ func TestBadSecurityConfig(t *testing.T) {
 	}{
 		{[]string{"--api-token", "x"}, map[string]string{"TINYFORGE_API_TOKEN_FILE": tokenFile}, "--api-token and --api-token-file are both set"},
 		{[]string{"--webhook-token-file", "/nonexistent/tok"}, nil, "--webhook-token-file: open /nonexistent/tok: no such file"},
-		{[]string{"--api-token-file", empty}, nil, "--api-token-file " + empty + ": empty"},
+		{[]string{"--api-token-file", empty}, nil, "--api-token-file " + empty + " is empty"},
 		{[]string{"--api-token-file", twoLines}, nil, "more than one line"},
 		{[]string{"--network", "host"}, nil, `--network "host": workload containers need a network of their own`},
 		{[]string{"--network", "container:caddy"}, nil, `--network "container:caddy"`},

@@ -40,6 +40,7 @@ type Sidecar struct {
 
 	proxy      deployer.Proxy
 	closeProxy func()
+	hooks      *hookState
 }
 
 // New connects to Docker and Redis and wires the components.
@@ -89,11 +90,14 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
 	s.orphans.since = map[string]time.Time{}
+	s.hooks = newHookState(s)
 	return s, nil
 }
 
-// runDeploy executes one queued request against the workload's current config.
+// runDeploy executes one queued request against the workload's current
+// config, then acknowledges the inbox entries it covers.
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
+	defer s.hooks.inbox.done(ctx, req)
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
 	if req.Teardown {
 		if s.controllers.Workload(req.Workload) != nil {
@@ -108,9 +112,17 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
 		return
 	}
+	req, ok := s.prepare(ctx, log, w, req)
+	if !ok {
+		return
+	}
 	res, err := s.engine.Deploy(ctx, w, req)
 	if err == nil && res.Noop && !res.Rerouted {
-		log.Info().Str(logkey.Image, res.Image).Str(logkey.Digest, res.Digest).Msg("already running this image and config: nothing to do")
+		if req.Source == "labels" { // a converge that found nothing to change
+			log.Debug().Str(logkey.Image, res.Image).Msg("labels changed nothing the container runs")
+			return
+		}
+		s.recordOutcome(ctx, w, req, res.Image, res.Digest, outcomeDuplicate+": "+res.Image+" already serves")
 	}
 }
 
@@ -139,6 +151,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	if r, ok := s.proxy.(proxyRunner); ok {
 		wg.Go(func() { _ = r.Run(loopCtx) })
 	}
+	wg.Go(func() { s.hooks.inbox.run(loopCtx, s.hooksReady) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -173,4 +186,14 @@ func (s *Sidecar) reconcileLoop(ctx context.Context) {
 		}
 		s.reconcileOnce(ctx)
 	}
+}
+
+// hooksReady lists the controllers once, then lets webhooks in: before
+// that, a push would match no workload and be ignored for good.
+func (s *Sidecar) hooksReady(ctx context.Context) error {
+	if err := s.controllers.Refresh(ctx); err != nil {
+		return err
+	}
+	s.hooks.ready.Store(true)
+	return nil
 }

@@ -1,20 +1,12 @@
 package sidecar
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tinyforge/tinyforge/deployer"
-	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/labels"
 )
 
@@ -90,140 +82,6 @@ func TestCollectWorkloads(t *testing.T) {
 		if p := strings.Join(problems[ctl], "\n"); !strings.Contains(p, "workload api is declared differently by controllers first, second") {
 			t.Fatalf("problems of %s = %q, want the api conflict", ctl, p)
 		}
-	}
-}
-
-func TestSameRepository(t *testing.T) {
-	same := [][2]string{{"nginx", "docker.io/library/nginx"}, {"index.docker.io/library/nginx", "nginx"}, {"127.0.0.1:5000/App", "127.0.0.1:5000/app"}}
-	for _, p := range same {
-		if !sameRepository(p[0], p[1]) {
-			t.Errorf("%s and %s should match", p[0], p[1])
-		}
-	}
-	if sameRepository("127.0.0.1:5000/app", "127.0.0.1:5001/app") {
-		t.Error("different registries matched")
-	}
-}
-
-// hookSidecar is a Sidecar with a fake controller source and a queue that
-// records what it is asked to deploy.
-type hookSidecar struct {
-	*Sidecar
-	mu     sync.Mutex
-	queued []deployer.Request
-}
-
-type staticSource struct{ list []deployer.Container }
-
-func (s staticSource) List(context.Context, map[string]string) ([]deployer.Container, error) {
-	return s.list, nil
-}
-
-func (s staticSource) Events(context.Context, time.Time, map[string]string, ...string) (<-chan dockerhost.Event, <-chan error) {
-	return nil, nil
-}
-
-func newHookSidecar(t *testing.T) *hookSidecar {
-	t.Helper()
-	h := &hookSidecar{}
-	src := staticSource{list: []deployer.Container{controller("ctl", 1, map[string]string{
-		"tinyforge.workloads.web.image": "127.0.0.1:5000/demo", "tinyforge.workloads.web.port": "8080",
-	})}}
-	h.Sidecar = &Sidecar{
-		cfg:         Config{WebhookToken: "s3cret"},
-		log:         zerolog.Nop(),
-		controllers: NewControllers(src, "", zerolog.Nop()),
-	}
-	if err := h.controllers.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.queue = deployer.NewQueue(func(_ context.Context, r deployer.Request) {
-		h.mu.Lock()
-		h.queued = append(h.queued, r)
-		h.mu.Unlock()
-	})
-	t.Cleanup(func() { h.queue.Close(time.Second) })
-	return h
-}
-
-func (h *hookSidecar) post(t *testing.T, auth, contentType, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/v1/hooks/distribution", strings.NewReader(body))
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	req.Header.Set("Content-Type", contentType)
-	rec := httptest.NewRecorder()
-	h.routes().ServeHTTP(rec, req)
-	return rec
-}
-
-const v1Events = "application/vnd.docker.distribution.events.v1+json"
-
-func TestDistributionHook(t *testing.T) {
-	sample, err := os.ReadFile("../webhook/testdata/distribution-v3-manifest-push.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name, auth, contentType, body string
-		want                          int
-		wantErr                       string
-	}{
-		{"no token", "", v1Events, string(sample), 401, "bearer token"},
-		{"wrong token", "Bearer nope", v1Events, string(sample), 401, "bearer token"},
-		{"malformed", "Bearer s3cret", v1Events, `{"events": [`, 400, "decode distribution events"},
-		{"content type", "Bearer s3cret", "text/plain", string(sample), 415, "content type"},
-		{"too large", "Bearer s3cret", v1Events, `{"events":[],"pad":"` + strings.Repeat("x", maxBody) + `"}`, 413, "larger than 1 MiB"},
-		{"unknown image", "Bearer s3cret", v1Events, strings.ReplaceAll(string(sample), `"demo"`, `"other"`), 202, ""},
-		{"push", "Bearer s3cret", v1Events, string(sample), 202, ""},
-	}
-	h := newHookSidecar(t)
-	for _, c := range cases {
-		rec := h.post(t, c.auth, c.contentType, c.body)
-		if rec.Code != c.want || !strings.Contains(rec.Body.String(), c.wantErr) {
-			t.Errorf("%s: %d %s, want %d mentioning %q", c.name, rec.Code, rec.Body, c.want, c.wantErr)
-		}
-		if rec.Code != 202 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
-			t.Errorf("%s: error body is not JSON", c.name)
-		}
-	}
-	waitQueued(t, h, 1)
-	got := h.queued[0]
-	if got.Workload != "web" || got.Tag != "v1" || !strings.HasPrefix(got.Digest, "sha256:fe6664b6") || got.Source != "distribution" {
-		t.Fatalf("queued %+v", got)
-	}
-}
-
-func TestWebhooksAndAPIAreDisabledWithoutTokens(t *testing.T) {
-	h := newHookSidecar(t)
-	h.cfg.WebhookToken = ""
-	if rec := h.post(t, "Bearer ", v1Events, `{"events":[]}`); rec.Code != http.StatusForbidden {
-		t.Fatalf("webhook without configured token: %d, want 403", rec.Code)
-	}
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/v1/workloads", nil)
-	req.Header.Set("Authorization", "Bearer ")
-	h.routes().ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "disabled") {
-		t.Fatalf("API without configured token: %d %s, want 403 disabled", rec.Code, rec.Body)
-	}
-}
-
-func waitQueued(t *testing.T, h *hookSidecar, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		got := len(h.queued)
-		h.mu.Unlock()
-		if got == n {
-			return
-		}
-		if got > n || time.Now().After(deadline) {
-			t.Fatalf("queued %d requests, want %d", got, n)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

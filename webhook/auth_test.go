@@ -1,6 +1,12 @@
 package webhook
 
-import "testing"
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
 
 func TestCheckBearer(t *testing.T) {
 	const token = "s3cret-token"
@@ -29,4 +35,73 @@ func TestCheckBearer(t *testing.T) {
 			t.Errorf("CheckBearer(%q, %q) = %v, want %v", tt.header, tt.token, got, tt.want)
 		}
 	}
+}
+
+func TestCheckToken(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+		ok        bool
+	}{
+		{"abc", "abc", true},
+		{"abc", "abd", false},
+		{"ab", "abc", false},
+		{"abcd", "abc", false},
+		{"", "", false},
+		{"x", "", false},
+	} {
+		if ok := CheckToken(tt.got, tt.want); ok != tt.ok {
+			t.Errorf("CheckToken(%q, %q) = %v", tt.got, tt.want, ok)
+		}
+	}
+}
+
+func TestCheckAuthorization(t *testing.T) {
+	for _, tt := range []struct {
+		header string
+		ok     bool
+	}{
+		{"harbor-s3cret", true},
+		{"Bearer harbor-s3cret", true},
+		{"Basic harbor-s3cret", false},
+		{"harbor-s3cret ", false},
+		{"", false},
+	} {
+		if ok := CheckAuthorization(tt.header, "harbor-s3cret"); ok != tt.ok {
+			t.Errorf("CheckAuthorization(%q) = %v", tt.header, ok)
+		}
+	}
+}
+
+func TestCheckHMACSHA256(t *testing.T) {
+	body := []byte(`{"action":"published"}`)
+	const other = "6a0a3a4ff0a6c3d5f1b1b5dc0ae3b0b8a6d1c67e8b5d1e2c0f5d2a1e2b0c9d8e" // well-formed, not the MAC
+	sig := hmacHex("s3cret", body)
+	tests := []struct {
+		name, secret, sig string
+		body              []byte
+		ok                bool
+	}{
+		{"github form", "s3cret", "sha256=" + sig, body, true},
+		{"gitea bare hex", "s3cret", sig, body, true},
+		{"upper-case hex and prefix", "s3cret", "SHA256=" + strings.ToUpper(sig), body, true},
+		{"wrong secret", "other", sig, body, false},
+		{"body changed", "s3cret", sig, append([]byte{' '}, body...), false},
+		{"other 32 bytes", "s3cret", other, body, false},
+		{"sha1 signature", "s3cret", "sha1=" + sig[:40], body, false},
+		{"truncated", "s3cret", sig[:62], body, false},
+		{"not hex", "s3cret", strings.Repeat("z", 64), body, false},
+		{"empty signature", "s3cret", "", body, false},
+		{"empty secret", "", hmacHex("", body), body, false},
+	}
+	for _, tt := range tests {
+		if ok := CheckHMACSHA256(tt.body, tt.secret, tt.sig); ok != tt.ok {
+			t.Errorf("%s: CheckHMACSHA256 = %v, want %v", tt.name, ok, tt.ok)
+		}
+	}
+}
+
+func hmacHex(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }

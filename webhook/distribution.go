@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"strings"
+	"time"
 )
 
 // Content types of CNCF distribution notifications.
@@ -36,9 +37,10 @@ type distributionEnvelope struct {
 }
 
 type distributionEvent struct {
-	ID     string `json:"id"`
-	Action string `json:"action"`
-	Target struct {
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+	Action    string `json:"action"`
+	Target    struct {
 		MediaType  string `json:"mediaType"`
 		Digest     string `json:"digest"`
 		Repository string `json:"repository"`
@@ -88,9 +90,20 @@ func ParseDistribution(contentType string, body []byte) ([]Push, error) {
 			Digest:     t.Digest,
 			MediaType:  normalizeMediaType(t.MediaType),
 			EventID:    ev.ID,
+			Time:       parseTime(ev.Timestamp),
 		})
 	}
 	return pushes, nil
+}
+
+// parseTime reads an RFC 3339 time; anything else is the zero time, which
+// means "unknown" rather than a reason to refuse the delivery.
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // normalizeMediaType drops parameters and case from a media type.

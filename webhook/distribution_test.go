@@ -7,9 +7,18 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const demoDigest = "sha256:fe6664b6f4cb7108cac7161fedc8ad9f316cb1caeab6a736bfddc48e9c29e4b3"
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
@@ -29,13 +38,15 @@ func TestParseDistributionSamples(t *testing.T) {
 		{
 			file: "distribution-v2.8-manifest-push.json", contentType: DistributionEventsV1,
 			want: []Push{{Registry: "127.0.0.1:5001", Repository: "demo", Tag: "v1", Digest: demoDigest,
-				MediaType: "application/vnd.docker.distribution.manifest.v2+json", EventID: "3e894b65-79e2-4372-8c99-f4affd44b8c5"}},
+				MediaType: "application/vnd.docker.distribution.manifest.v2+json", EventID: "3e894b65-79e2-4372-8c99-f4affd44b8c5",
+				Time: mustTime("2026-11-28T00:45:10.118298651Z")}},
 		},
 		{file: "distribution-v3-blob-push.json", contentType: DistributionEventsV2},
 		{
 			file: "distribution-v3-manifest-push.json", contentType: DistributionEventsV2,
 			want: []Push{{Registry: "127.0.0.1:5000", Repository: "demo", Tag: "v1", Digest: demoDigest,
-				MediaType: "application/vnd.docker.distribution.manifest.v2+json", EventID: "01a21f9a-18a4-729f-a27a-e16ca5bab35e"}},
+				MediaType: "application/vnd.docker.distribution.manifest.v2+json", EventID: "01a21f9a-18a4-729f-a27a-e16ca5bab35e",
+				Time: mustTime("2026-11-28T00:42:02.276173078Z")}},
 		},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,8 @@
 // then parses, deduplicates and queues the pushes.
 package webhook
 
+import "time"
+
 // Push is one tagged manifest push reported by a registry: the only kind of
 // event that can trigger a deploy.
 type Push struct {
@@ -19,8 +21,12 @@ type Push struct {
 	// MediaType is the manifest media type (manifest, list or index).
 	MediaType string
 	// EventID identifies the event for deduplication: registries deliver
-	// at least once.
+	// at least once. Empty when the payload carries none; the sidecar then
+	// falls back to the delivery id of the request headers.
 	EventID string
+	// Time is when the registry says the push happened, zero when the
+	// payload does not say. It orders pushes that arrive out of order.
+	Time time.Time
 }
 
 // Image is the repository reference a workload's image label is compared

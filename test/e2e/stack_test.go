@@ -60,6 +60,8 @@ type stack struct {
 	redisURL     string
 	redisPrefix  string
 	webhookToken string
+	port         int       // the sidecar's, kept for a restart
+	proc         *exec.Cmd // the running sidecar
 }
 
 // stackOptions change how the sidecar is started; the zero value is the
@@ -120,6 +122,7 @@ func newStackWith(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(s.removeWorkloadContainers) // runs after the sidecar stops
 
 	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
+	s.redisURL, s.port, s.webhookToken = redis.URL, port, webhookToken
 	s.startSidecar(redis.URL, port, webhookToken)
 	return s
 }
@@ -143,7 +146,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(s.logPath)
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644) // a restart appends
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,18 +188,21 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.proc = cmd
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sidecar exited uncleanly on SIGINT: %v", err)
+		if cmd.ProcessState == nil { // not already killed by the test
+			_ = cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("sidecar exited uncleanly on SIGINT: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Error("sidecar did not stop within 30s of SIGINT")
 			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("sidecar did not stop within 30s of SIGINT")
 		}
 		_ = logFile.Close()
 		if t.Failed() {
@@ -411,11 +417,12 @@ type workloadStatus struct {
 	Problems  map[string][]string `json:"-"`
 }
 
-// outcomes counts the workload's history by outcome for one image.
+// outcomes counts the workload's deploys by outcome for one image;
+// records of deliveries (accepted, duplicate, ...) carry no deploy id.
 func (st workloadStatus) outcomes(image string) map[string]int {
 	out := map[string]int{}
 	for _, ev := range st.History {
-		if ev.Image == image {
+		if ev.Image == image && ev.Deploy != "" {
 			o := ev.Outcome
 			if strings.HasPrefix(o, "failed") {
 				o = "failed"
@@ -432,6 +439,13 @@ type hookRecorder struct {
 	srv *httptest.Server
 	mu  sync.Mutex
 	got []delivery
+
+	// hold records deliveries and answers 202 without forwarding them,
+	// until release; after, when set, runs once a delivery was forwarded,
+	// before the registry gets the sidecar's answer.
+	hold  bool
+	held  []delivery
+	after func(delivery)
 }
 
 type delivery struct {
@@ -447,10 +461,27 @@ func newHookRecorder(t *testing.T, target string) *hookRecorder {
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		d := delivery{At: time.Now(), ContentType: r.Header.Get("Content-Type"), Auth: r.Header.Get("Authorization"), Body: body}
+		h.mu.Lock()
+		hold, after := h.hold, h.after
+		if hold {
+			h.held = append(h.held, d)
+			h.got = append(h.got, d)
+		}
+		h.mu.Unlock()
+		if hold {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		d.Status = d.send(target)
 		h.mu.Lock()
 		h.got = append(h.got, d)
 		h.mu.Unlock()
+		if after != nil {
+			after(d)
+		}
+		if d.Status == 0 { // the sidecar is down: the registry retries
+			d.Status = http.StatusBadGateway
+		}
 		w.WriteHeader(d.Status)
 	}))
 	t.Cleanup(h.srv.Close)

@@ -1,0 +1,7 @@
+// Package registryapi is a small client of the OCI distribution API: it
+// resolves a tag to the digest of its manifest, as the registry serves it
+// to a pull, so that webhooks which carry no digest (Docker Hub, Gitea,
+// Quay, the deploy API) can still be deduplicated and recorded by digest.
+// It only ever reads (HEAD, or GET when a registry omits the digest
+// header); it never pulls layers and owns no state besides its client.
+package registryapi

@@ -1,0 +1,179 @@
+package registryapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+)
+
+// ErrNotFound is returned (wrapped) when the registry has no manifest for
+// the tag, or no such repository: a deploy of it can only fail.
+var ErrNotFound = errors.New("manifest not found")
+
+// manifestTypes are the manifest media types a pull accepts: the index
+// types first, so a multi-arch tag resolves to its index, as it does for
+// `docker pull`.
+var manifestTypes = []string{
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+}
+
+// Resolver resolves tags to manifest digests. The zero value works:
+// anonymous, HTTPS except for loopback registries (which Docker also
+// trusts over plain HTTP), a 10-second timeout per request.
+type Resolver struct {
+	// Client sends the requests; nil uses a client with a 10 s timeout.
+	Client *http.Client
+	// Insecure lists further registry hosts ("host" or "host:port")
+	// reached over plain HTTP.
+	Insecure []string
+	// Credentials returns the login for a registry host, used for Basic
+	// auth or to obtain a bearer token; nil or !ok means anonymous.
+	Credentials func(host string) (username, password string, ok bool)
+}
+
+var defaultClient = &http.Client{Timeout: 10 * time.Second}
+
+// Digest returns the digest of the manifest that image:tag points at. The
+// image is a repository as Docker names it ("nginx", "ghcr.io/o/app",
+// "127.0.0.1:5000/x"). Registries that answer 401 with a Bearer challenge
+// get the anonymous (or credentialed) token dance of the distribution
+// token spec; Basic challenges get the credentials, when there are any.
+func (r *Resolver) Digest(ctx context.Context, image, tag string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s:%s: %w", image, tag, err)
+	}
+	if _, err := reference.WithTag(reference.TrimNamed(named), tag); err != nil {
+		return "", fmt.Errorf("resolve %s:%s: %w", image, tag, err)
+	}
+	host, path := reference.Domain(named), reference.Path(named)
+	apiHost := host
+	if host == "docker.io" {
+		apiHost = "registry-1.docker.io"
+	}
+	scheme := "https"
+	if r.insecure(host) {
+		scheme = "http"
+	}
+	url := scheme + "://" + apiHost + "/v2/" + path + "/manifests/" + tag
+	what := host + "/" + path + ":" + tag
+
+	resp, err := r.do(ctx, http.MethodHead, url, "")
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", what, err)
+	}
+	auth := ""
+	if resp.StatusCode == http.StatusUnauthorized {
+		if auth, err = r.authorize(ctx, host, path, resp.Header.Values("WWW-Authenticate")); err != nil {
+			return "", fmt.Errorf("resolve %s: %w", what, err)
+		}
+		if auth != "" {
+			if resp, err = r.do(ctx, http.MethodHead, url, auth); err != nil {
+				return "", fmt.Errorf("resolve %s: %w", what, err)
+			}
+		}
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if d := resp.Header.Get("Docker-Content-Digest"); d != "" {
+			return d, nil
+		}
+		return r.digestOfBody(ctx, url, auth, what)
+	case http.StatusNotFound:
+		return "", fmt.Errorf("resolve %s: %w", what, ErrNotFound)
+	}
+	return "", fmt.Errorf("resolve %s: HEAD %s: %s", what, url, resp.Status)
+}
+
+// digestOfBody fetches the manifest and hashes it, for registries whose
+// HEAD answers lack Docker-Content-Digest.
+func (r *Resolver) digestOfBody(ctx context.Context, url, auth, what string) (string, error) {
+	req, err := r.request(ctx, http.MethodGet, url, auth)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", what, err)
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return "", fmt.Errorf("resolve %s: %w", what, ErrNotFound)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("resolve %s: GET %s: %s", what, url, resp.Status)
+	}
+	if d := resp.Header.Get("Docker-Content-Digest"); d != "" {
+		return d, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(resp.Body, 4<<20)); err != nil {
+		return "", fmt.Errorf("resolve %s: read manifest: %w", what, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// do sends one request and closes its body: HEAD answers have none worth
+// reading.
+func (r *Resolver) do(ctx context.Context, method, url, auth string) (*http.Response, error) {
+	req, err := r.request(ctx, method, url, auth)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	return resp, nil
+}
+
+func (r *Resolver) request(ctx context.Context, method, url, auth string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", strings.Join(manifestTypes, ", "))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	return req, nil
+}
+
+func (r *Resolver) client() *http.Client {
+	if r.Client != nil {
+		return r.Client
+	}
+	return defaultClient
+}
+
+// insecure reports whether host is reached over plain HTTP: loopback
+// hosts always (as Docker treats them), and the configured ones.
+func (r *Resolver) insecure(host string) bool {
+	if slices.Contains(r.Insecure, host) {
+		return true
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,71 @@
+package sidecar
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHookConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ghFile := write("gh", "from-file\n")
+	emptyFile := write("empty", "\n")
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+
+	c, err := Parse([]string{"--github-secret-file", ghFile, "--quay-token", "q"}, env(
+		"TINYFORGE_WEBHOOK_TOKEN", "shared", "TINYFORGE_HARBOR_AUTH", "h", "TINYFORGE_INSECURE_REGISTRIES", "reg.lan:5000, other:80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for source, want := range map[string]string{
+		sourceGitHub: "from-file", sourceQuay: "q", sourceHarbor: "h",
+		sourceDistribution: "shared", sourceGitea: "shared", sourceDockerHub: "shared",
+	} {
+		if got := c.hookSecret(source); got != want {
+			t.Errorf("secret of %s = %q, want %q", source, got, want)
+		}
+	}
+	if c.Hooks.DedupTTL != 24*time.Hour || strings.Join(c.Hooks.InsecureRegistries, "|") != "reg.lan:5000|other:80" {
+		t.Errorf("hooks config %+v", c.Hooks)
+	}
+
+	apiFile := write("api", "api-from-env-file")
+	c, err = Parse(nil, env("TINYFORGE_API_TOKEN_FILE", apiFile))
+	if err != nil || c.APIToken != "api-from-env-file" {
+		t.Errorf("api token from TINYFORGE_API_TOKEN_FILE: %q, %v", c.APIToken, err)
+	}
+	if c.hookSecret(sourceGitHub) != "" {
+		t.Error("no secret at all must leave the source disabled")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  func(string) string
+		want string
+	}{
+		{[]string{"--github-secret", "a", "--github-secret-file", ghFile}, env(), "--github-secret and --github-secret-file are both set"},
+		{[]string{"--webhook-token-file", emptyFile}, env(), "is empty"},
+		{[]string{"--gitea-secret-file", filepath.Join(dir, "missing")}, env(), "--gitea-secret-file: open"},
+		{nil, env("TINYFORGE_DEDUP_TTL", "0s"), "--dedup-ttl must be positive"},
+	} {
+		_, err := Parse(tc.args, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%v): %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}

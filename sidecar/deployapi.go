@@ -1,0 +1,74 @@
+package sidecar
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/tinyforge/tinyforge/webhook"
+)
+
+// deployBody is the body of POST /v1/deploy: a workload or an image, and
+// a tag (empty: the workload's default tag).
+type deployBody struct {
+	Workload string `json:"workload"`
+	Image    string `json:"image"`
+	Tag      string `json:"tag"`
+}
+
+// tagPattern is the Docker tag grammar.
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// deployAPI lets CI systems and people ask for a deploy: {workload, tag}
+// deploys that workload (its tags filter does not apply: the caller chose
+// it), {image, tag} deploys every workload using the image whose tags
+// filter allows the tag, exactly as a push would. The request goes
+// through the same inbox as webhooks; an Idempotency-Key header makes a
+// retried request count once.
+func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var req deployBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, "decode deploy request: "+err.Error())
+	}
+	if dec.More() {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, "decode deploy request: data after the JSON object")
+	}
+	if (req.Workload == "") == (req.Image == "") {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, `give either "workload" or "image", with "tag"`)
+	}
+	if req.Tag != "" && !tagPattern.MatchString(req.Tag) {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, fmt.Sprintf("tag %q is not a valid Docker tag", req.Tag))
+	}
+	delivery := r.Header.Get("Idempotency-Key")
+	if req.Workload != "" {
+		wl := s.controllers.Workload(req.Workload)
+		if wl == nil {
+			return s.reject(r, sourceAPI, http.StatusNotFound, fmt.Sprintf("workload %q is not declared by any controller", req.Workload))
+		}
+		push := webhook.Push{Repository: wl.Image, Tag: wl.ResolveTag(req.Tag), EventID: delivery}
+		return s.accept(w, r, sourceAPI, delivery, []webhook.Push{push}, wl)
+	}
+	repo, err := webhook.Repository(req.Image)
+	if err != nil {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, err.Error())
+	}
+	if req.Tag == "" {
+		return s.reject(r, sourceAPI, http.StatusBadRequest, `"tag" is required with "image"`)
+	}
+	found := false
+	for _, wl := range s.controllers.Workloads() {
+		found = found || webhook.SameRepository(wl.Image, repo)
+	}
+	if !found {
+		return s.reject(r, sourceAPI, http.StatusNotFound, "no workload uses image "+repo)
+	}
+	return s.accept(w, r, sourceAPI, delivery, []webhook.Push{{Repository: repo, Tag: req.Tag, EventID: delivery}}, nil)
+}

@@ -1,0 +1,229 @@
+package sidecar
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/redisstore"
+)
+
+// inbox consumes the durable inbox: every accepted request becomes a
+// deploy request on the coalescing queue, and its entry is acknowledged
+// only once a deploy that covers it has finished. The stream is the
+// durable inbox, the queue is the scheduler: a sidecar killed at any point
+// finds the unacknowledged entries again on restart and deploys them.
+type inbox struct {
+	store    *redisstore.Store
+	submit   func(deployer.Request) error
+	consumer string
+	log      zerolog.Logger
+	order    pushOrder
+
+	mu sync.Mutex
+	// pending lists, per workload, the ids of entries submitted and not yet
+	// acknowledged, in arrival order.
+	pending map[string][]string
+}
+
+func newInbox(store *redisstore.Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
+	return &inbox{
+		store: store, submit: submit, consumer: consumer,
+		log:     log.With().Str(logkey.Component, "inbox").Logger(),
+		order:   pushOrder{newest: map[string]pushMark{}},
+		pending: map[string][]string{},
+	}
+}
+
+// run consumes until ctx ends or the queue closes. ready must succeed
+// first (it lists the controllers): an entry read before would name a
+// workload not known yet. Then it takes over the entries a previous
+// process read but never acknowledged, and reads new ones.
+func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
+	backoff := 100 * time.Millisecond
+	retry := func(what string, f func() error) bool {
+		for {
+			err := f()
+			if err == nil {
+				backoff = 100 * time.Millisecond
+				return true
+			}
+			if ctx.Err() != nil {
+				return false
+			}
+			in.log.Warn().Err(err).Dur("retry_in", backoff).Msg(what)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
+	if !retry("list controllers", func() error { return ready(ctx) }) ||
+		!retry("create inbox consumer group", func() error { return in.store.EnsureInbox(ctx) }) {
+		return
+	}
+	var claimed []redisstore.InboxEntry
+	if !retry("claim unacknowledged inbox entries", func() (err error) {
+		claimed, err = in.store.ClaimInbox(ctx, in.consumer)
+		return err
+	}) {
+		return
+	}
+	if len(claimed) > 0 {
+		in.log.Info().Int("entries", len(claimed)).Msg("resuming requests accepted before a restart")
+	}
+	if !in.handle(ctx, claimed) {
+		return
+	}
+	for ctx.Err() == nil {
+		var entries []redisstore.InboxEntry
+		if !retry("read inbox", func() (err error) {
+			entries, err = in.store.ReadInbox(ctx, in.consumer, 100, time.Second)
+			return err
+		}) {
+			return
+		}
+		if !in.handle(ctx, entries) {
+			return
+		}
+	}
+}
+
+// handle turns entries, in arrival order, into queued deploy requests.
+// Entries that cannot deploy (undecodable, or older than a push already
+// accepted) are recorded and acknowledged together, one round trip per
+// batch. It returns false when the queue takes no more requests
+// (shutdown): the rest stay unacknowledged for the next start.
+func (in *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) bool {
+	var drop []string
+	var events []deployer.Event
+	defer func() {
+		if len(events) > 0 {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := in.store.Accept(ctx, 0, nil, events); err != nil {
+				in.log.Warn().Err(err).Msg("record dropped requests")
+			}
+		}
+		if len(drop) > 0 {
+			in.ack(ctx, drop...)
+		}
+	}()
+	for _, e := range entries {
+		log := in.log.With().Str(logkey.Workload, e.Workload).Str(logkey.Tag, e.Tag).Str(logkey.Source, e.Source).
+			Str(logkey.Delivery, e.Delivery).Str("entry", e.ID).Logger()
+		if e.Workload == "" {
+			log.Error().Msg("inbox entry does not decode: dropped")
+			drop = append(drop, e.ID)
+			continue
+		}
+		if ok, newer := in.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
+			ev := deliveryEvent(time.Now().UTC(), e.Source, e.Delivery, "", e.Image+":"+e.Tag, e.Digest,
+				outcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
+			ev.Workload = e.Workload
+			logEvent(in.log, ev, "request ignored")
+			events = append(events, ev)
+			drop = append(drop, e.ID)
+			continue
+		}
+		in.mu.Lock()
+		in.pending[e.Workload] = append(in.pending[e.Workload], e.ID)
+		in.mu.Unlock()
+		req := deployer.Request{Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source, Delivery: e.Delivery, Entry: e.ID}
+		if err := in.submit(req); err != nil {
+			in.mu.Lock()
+			in.pending[e.Workload] = removeID(in.pending[e.Workload], e.ID)
+			in.mu.Unlock()
+			log.Info().Err(err).Msg("not queued; left for the next start")
+			return false
+		}
+		log.Debug().Msg("queued")
+	}
+	return true
+}
+
+// done acknowledges every entry of the request's workload up to the
+// request's own: the queue runs the newest request and drops the ones it
+// replaced, so a finished deploy covers all earlier entries. A deploy cut
+// short by shutdown acknowledges nothing: it is redone on the next start.
+func (in *inbox) done(ctx context.Context, req deployer.Request) {
+	if req.Entry == "" || ctx.Err() != nil {
+		return
+	}
+	in.mu.Lock()
+	var covered, rest []string
+	for _, id := range in.pending[req.Workload] {
+		if redisstore.CompareIDs(id, req.Entry) <= 0 {
+			covered = append(covered, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	if len(rest) == 0 {
+		delete(in.pending, req.Workload)
+	} else {
+		in.pending[req.Workload] = rest
+	}
+	in.mu.Unlock()
+	if !in.ack(ctx, covered...) {
+		in.mu.Lock()
+		in.pending[req.Workload] = append(covered, in.pending[req.Workload]...)
+		in.mu.Unlock()
+	}
+}
+
+func (in *inbox) ack(ctx context.Context, ids ...string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := in.store.AckInbox(ctx, ids...); err != nil {
+		in.log.Warn().Err(err).Strs("entries", ids).Msg("acknowledge inbox entries; they will be redone (as no-ops) on the next start")
+		return false
+	}
+	return true
+}
+
+func removeID(ids []string, id string) []string {
+	out := ids[:0]
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pushOrder remembers, per workload, the newest push time accepted, so a
+// delivery that arrives late (registries do not guarantee order) cannot
+// take a workload back to an older tag.
+type pushOrder struct {
+	mu     sync.Mutex
+	newest map[string]pushMark
+}
+
+type pushMark struct {
+	at  time.Time
+	tag string
+}
+
+// admit reports whether a push of tag at time at may deploy workload: a
+// push without a time always may; one older than the newest admitted may
+// not, and the newer tag is returned. Equal times are admitted (registries
+// that report whole seconds), and arrival order decides between them.
+func (o *pushOrder) admit(workload string, at time.Time, tag string) (bool, string) {
+	if at.IsZero() {
+		return true, ""
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if prev, ok := o.newest[workload]; ok && at.Before(prev.at) {
+		return false, prev.tag
+	}
+	o.newest[workload] = pushMark{at: at, tag: tag}
+	return true, ""
+}

@@ -1,0 +1,90 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// ErrIgnored is returned, wrapped with the reason, for an authentic and
+// well-formed delivery that can never deploy: a ping, a pull, a deletion,
+// a package that is not a container, an untagged (digest-only) version.
+// An HTTP handler answers it with 2xx, so the sender does not retry.
+var ErrIgnored = errors.New("ignored")
+
+func ignored(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrIgnored, fmt.Sprintf(format, args...))
+}
+
+// jsonPayload returns the JSON document of a delivery: the body itself,
+// or the "payload" field of a form-encoded body (GitHub and Gitea offer
+// both). A missing content type is taken as JSON.
+func jsonPayload(what, contentType string, body []byte) ([]byte, error) {
+	mediaType := "application/json"
+	if strings.TrimSpace(contentType) != "" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %v", ErrContentType, contentType, err)
+		}
+		mediaType = mt
+	}
+	switch {
+	case mediaType == "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("decode %s: form body: %w", what, err)
+		}
+		if !form.Has("payload") {
+			return nil, fmt.Errorf(`decode %s: form body has no "payload" field`, what)
+		}
+		return []byte(form.Get("payload")), nil
+	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
+		return body, nil
+	}
+	return nil, fmt.Errorf("%w %q (want application/json)", ErrContentType, contentType)
+}
+
+// decodeJSON unmarshals a non-empty JSON object into v, naming what in
+// every error.
+func decodeJSON(what string, body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return fmt.Errorf("decode %s: empty body", what)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	return nil
+}
+
+// validDigest returns s when it is a well-formed content digest
+// ("sha256:<64 hex>"), else "": a digest the registry would not accept
+// would only defeat deduplication, so it is dropped and resolved later.
+func validDigest(s string) string {
+	if _, err := digest.Parse(s); err != nil {
+		return ""
+	}
+	return s
+}
+
+// isDigestTag reports whether a "tag" is really a digest, as registries
+// report the per-platform manifests of a multi-arch push.
+func isDigestTag(tag string) bool {
+	return strings.HasPrefix(strings.ToLower(tag), "sha256:") || strings.HasPrefix(strings.ToLower(tag), "sha512:")
+}
+
+// splitImage splits "host/path[:tag][@digest]" into host and path. The
+// first component is always the host: every payload that calls this
+// names its registry explicitly.
+func splitImage(image string) (host, path string, ok bool) {
+	image, _, _ = strings.Cut(image, "@")
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	host, path, ok = strings.Cut(image, "/")
+	return host, path, ok && host != "" && path != ""
+}
