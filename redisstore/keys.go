@@ -36,3 +36,16 @@ func (k keys) events(workload string) string { return k.prefix + "events:" + wor
 
 // seq is a counter that only grows.
 func (k keys) seq(name string) string { return k.prefix + "seq:" + name }
+
+// lock is a workload's deploy lock: the holder's token, with a TTL.
+func (k keys) lock(workload string) string { return k.prefix + "lock:" + workload }
+
+// epoch counts the grants of a workload's lock; it only grows.
+func (k keys) epoch(workload string) string { return k.prefix + "epoch:" + workload }
+
+// fence is "<epoch>:<token>" of the newest grant of a workload's lock;
+// fenced writes compare against it. It has no TTL.
+func (k keys) fence(workload string) string { return k.prefix + "fence:" + workload }
+
+// journals is a hash: deploy id -> Journal JSON of every unfinished deploy.
+func (k keys) journals() string { return k.prefix + "journals" }
