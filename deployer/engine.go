@@ -224,6 +224,9 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 		d.closeConverge(ctx, err)
 	} else {
 		res, err = d.run(ctx)
+		if err != nil && !errors.Is(err, ErrFenced) && errors.Is(context.Cause(ctx), ErrLockLost) {
+			err = fmt.Errorf("%w: %w", ErrLockLost, err) // say why the step was cancelled
+		}
 		if !res.Noop {
 			d.record(ctx, OutcomeDeployed, res, err)
 		}

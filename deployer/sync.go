@@ -149,8 +149,8 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 		return rep, fmt.Errorf("reconcile: read journals: %w", err)
 	}
 	declared := map[string]bool{}
-	for name := range workloads {
-		declared[name] = true
+	for name, w := range workloads {
+		declared[name] = w != nil && slices.ContainsFunc(slices.Collect(maps.Values(w.Faces)), (*labels.Face).Enabled)
 	}
 	var errs []error
 	for _, p := range PlanSync(instances, routes, journals, containers, e.Network, e.UpstreamByName, e.PublishHost, declared) {

@@ -108,9 +108,17 @@ func (o *orphans) update(snapshot []deployer.Container, declared map[string]*lab
 	return status, expired
 }
 
-// reconcileOnce runs one reconcile pass and acts on orphaned workloads.
+// reconcileOnce runs one reconcile pass (see deployer.Engine.Sync) and
+// acts on orphaned workloads.
 func (s *Sidecar) reconcileOnce(ctx context.Context) {
-	snapshot, err := s.engine.Reconcile(ctx)
+	ctx, cancel := context.WithTimeout(ctx, reconcileLimit)
+	defer cancel()
+	rep, err := s.engine.Sync(ctx, s.controllers.Workloads())
+	snapshot := rep.Snapshot
+	if rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered > 0 {
+		s.log.Info().Int("containers", rep.Containers).Int("changed", rep.Changed).Int("adopted", rep.Adopted).
+			Int("rerouted", rep.Rerouted).Int("recovered", rep.Recovered).Strs("busy", rep.Busy).Msg("reconciled")
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("reconcile")
