@@ -23,6 +23,9 @@ func (s *Sidecar) distributionHook(w http.ResponseWriter, r *http.Request) error
 	if !webhook.CheckBearer(r.Header.Get("Authorization"), s.cfg.WebhookToken) {
 		return errorf(http.StatusUnauthorized, "missing or wrong bearer token")
 	}
+	if err := s.storeUp(w, r); err != nil {
+		return err
+	}
 	body, err := readBody(w, r)
 	if err != nil {
 		return err

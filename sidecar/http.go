@@ -78,7 +78,7 @@ func (s *Sidecar) routes() http.Handler {
 	r.Use(newAuthLimiter(s.log, s.validBearer).middleware)
 	h := func(f handlerFunc) http.HandlerFunc { return handle(s.log, f) }
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
-	r.Handle("/v1/hooks/distribution", h(s.requireStore(s.distributionHook))).Methods(http.MethodPost)
+	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)
 	r.Handle("/v1/workloads", h(requireToken(s.cfg.APIToken, s.listWorkloads))).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}", h(requireToken(s.cfg.APIToken, s.teardownWorkload))).Methods(http.MethodDelete)
 	r.Handle("/v1/workloads/{name}/deploys", h(requireToken(s.cfg.APIToken, s.workloadDeploys))).Methods(http.MethodGet)

@@ -3,14 +3,20 @@ package sidecar
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/dockerhost"
+	"github.com/tinyforge/tinyforge/redisstore"
 )
 
 // fakeEvents hands out one subscription per Events call, which the test
@@ -139,4 +145,34 @@ func TestTestPauseHook(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	testPauseHook(env("switched"), zerolog.Nop())(ctx, "switched") // returns once ctx ends
+}
+
+func TestWebhookAnswers503WhileRedisIsDown(t *testing.T) {
+	h := newHookSidecar(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more: Redis is down
+	h.store = redisstore.New(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1}), "")
+	t.Cleanup(func() { _ = h.store.Close() })
+
+	sample, err := os.ReadFile("../webhook/testdata/distribution-v3-manifest-push.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := h.post(t, "Bearer s3cret", v1Events, string(sample))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
+		!strings.Contains(rec.Body.String(), "state store unavailable") {
+		t.Fatalf("webhook with Redis down = %d %s, want 503 with Retry-After", rec.Code, rec.Body)
+	}
+	if rec := h.post(t, "Bearer wrong", v1Events, string(sample)); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated webhook with Redis down = %d, want 401 (no store probe for strangers)", rec.Code)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.queued) != 0 {
+		t.Fatalf("queued %v while Redis was down", h.queued)
+	}
 }
