@@ -195,6 +195,9 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	locked := e.Now()
 	ctx, release := e.keepLease(ctx, lease)
 	defer release()
+	if err := e.recoverOpen(ctx, lease, w.Name); err != nil {
+		return Result{}, fmt.Errorf("recover unfinished deploys of %s: %w", w.Name, err)
+	}
 
 	d := &deploy{
 		Engine: e, w: w, req: req, tag: tag,

@@ -297,6 +297,34 @@ func (e *Engine) withPorts(ctx context.Context, c Container) Container {
 	return c
 }
 
+// recoverOpen finishes or undoes the unfinished deploys of workload under
+// lease l, so a deploy that takes the lock after a crash starts from a
+// settled state instead of building on a half-done one. It costs one
+// journal read, and Docker calls only when there is something to recover.
+func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) error {
+	js, err := e.Coord.Journals(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range js {
+		if j.Workload != workload {
+			continue
+		}
+		cs, err := e.Containers(ctx, workload)
+		if err != nil {
+			return err
+		}
+		routes, err := e.Store.Routes(ctx, workload)
+		if err != nil {
+			return err
+		}
+		if err := e.recoverJournal(ctx, l, j, cs, routes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // errSkipped marks a workload whose lock was busy during a pass.
 var errSkipped = errors.New("workload lock busy")
 

@@ -443,3 +443,25 @@ func TestRollbackDeploysByDigest(t *testing.T) {
 		t.Fatalf("container = %+v", c)
 	}
 }
+
+func TestDeployAfterACrashSettlesTheCrashedDeployFirst(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	reached, release := blockAt(f.engine, StepHealthy)
+	done := f.deployAsync(f.engine, "v2")
+	<-reached
+	f.clock.Advance(DefaultLockTTL + time.Second)
+
+	v3, err := f.newEngine("b").Deploy(context.Background(), f.w, Request{Workload: "web", Tag: "v3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := f.store.events["web"]
+	if len(evs) != 3 || !strings.Contains(evs[1].Note, `step "healthy"`) || evs[2].Tag != "v3" {
+		t.Fatalf("history = %+v, want v1, the recovered v2, v3", evs)
+	}
+	f.checkConverged(t, v3.Container)
+	release()
+	<-done
+	f.checkConverged(t, v3.Container)
+}

@@ -26,7 +26,7 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 			log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
 			continue
 		}
-		current, ok := newestRunning(cs)
+		current, ok := s.serving(ctx, w.Name, cs)
 		if !ok {
 			continue
 		}
@@ -45,6 +45,24 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 			log.Error().Err(err).Msg("labels changed, but the converge was not queued")
 		}
 	}
+}
+
+// serving picks the container the workload's stored routes point at: what
+// runs is what is routed, not the newest container, which may belong to a
+// deploy in flight or one a crash interrupted. Without routes (or without
+// Redis) it falls back to the newest running container.
+func (s *Sidecar) serving(ctx context.Context, workload string, cs []deployer.Container) (deployer.Container, bool) {
+	if s.store == nil {
+		return newestRunning(cs)
+	}
+	if routes, err := s.store.Routes(ctx, workload); err == nil && len(routes) > 0 {
+		for _, c := range cs {
+			if c.ID == routes[0].Container && c.Running {
+				return c, true
+			}
+		}
+	}
+	return newestRunning(cs)
 }
 
 // newestRunning picks the workload's newest running container.
