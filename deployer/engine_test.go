@@ -54,7 +54,7 @@ func (f *fixture) newEngine(owner string) *Engine {
 	})
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{
 		docker: newFakeDocker(),

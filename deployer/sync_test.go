@@ -171,3 +171,29 @@ func TestSyncLeavesAWorkloadWithALiveDeployAlone(t *testing.T) {
 		t.Fatalf("the deploy failed after a concurrent sync: %v", err)
 	}
 }
+
+// BenchmarkSyncAtRest measures one reconcile pass with nothing to change,
+// in-memory fakes only: the planning cost per tick as containers grow.
+func BenchmarkSyncAtRest(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprint(n, " containers"), func(b *testing.B) {
+			f := newFixture(b)
+			f.w.Healthcheck = ""
+			ws := map[string]*labels.Workload{}
+			for i := range n {
+				w := *f.w
+				w.Name = fmt.Sprint("w", i)
+				ws[w.Name] = &w
+				if _, err := f.engine.Deploy(context.Background(), &w, Request{Workload: w.Name, Tag: "v1"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.engine.Sync(context.Background(), ws); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
+	"github.com/tinyforge/tinyforge/redisstore"
 )
 
 func TestLockFencesOlderLeases(t *testing.T) {
@@ -158,6 +159,48 @@ func TestCommitWritesOneBatch(t *testing.T) {
 	for _, k := range []string{"lock:web", "epoch:web", "fence:web"} {
 		if n, _ := c.Exists(ctx, "tinyforge:"+k).Result(); n != 1 {
 			t.Errorf("key tinyforge:%s missing from the documented layout", k)
+		}
+	}
+}
+
+// BenchmarkFencedSwitchCommit measures the commit of one route switch
+// (two routes, the instance, the journal) through the fencing script on a
+// real redis-server over loopback.
+func BenchmarkFencedSwitchCommit(b *testing.B) {
+	ctx := context.Background()
+	srv := testsvc.Redis(b)
+	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr}), "")
+	b.Cleanup(func() { _ = s.Close() })
+	l, _, err := s.TryLock(ctx, "web", "bench", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j := deployer.Journal{ID: "d1", Workload: "web", Step: deployer.StepSwitched, Container: "new", Epoch: l.Epoch, Started: t0,
+		Previous: []deployer.Route{route("r1", "web"), route("r2", "web")}, Routes: []deployer.Route{route("r1", "web"), route("r2", "web")}}
+	w := deployer.Writes{Routes: j.Routes, Instances: []deployer.Instance{inst("new", "web", t0)}, Journal: &j}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Commit(ctx, l, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLockCycle measures a lock grant and its release, what every
+// deploy and every reconcile pass with work pays per workload.
+func BenchmarkLockCycle(b *testing.B) {
+	ctx := context.Background()
+	srv := testsvc.Redis(b)
+	s := redisstore.New(redis.NewClient(&redis.Options{Addr: srv.Addr}), "")
+	b.Cleanup(func() { _ = s.Close() })
+	b.ReportAllocs()
+	for b.Loop() {
+		l, ok, err := s.TryLock(ctx, "web", "bench", time.Minute)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if err := s.Unlock(ctx, l); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
