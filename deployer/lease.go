@@ -59,6 +59,8 @@ func (e *Engine) keepLease(ctx context.Context, l Lease) (context.Context, func(
 			select {
 			case <-done:
 				return
+			case <-ctx.Done():
+				return // cancelled (shutdown): stop renewing, the lock expires
 			case <-t.C:
 			}
 			err := e.Coord.Renew(ctx, l, e.LockTTL)
