@@ -45,22 +45,29 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	load := startLoad(s)
 	serving, other := "v2", "v1"
 	var took []string
+	// Each restart after a kill already carries the hook for the next
+	// boundary; recovery is no deploy, so the hook does not touch it.
+	p.stop()
+	p.start(pauseEnv(crashSteps[0].hook))
 	for i, step := range crashSteps {
 		hookStep := step.hook
 		if hookStep == "surplus" {
 			hookStep = deployer.StepWatched
 		}
-		// Restart with the hook for this boundary, then roll back (a
-		// deploy of the other version) and kill the sidecar where it stops.
-		p.stop()
-		p.start(pauseEnv(step.hook))
+		// Roll back (a deploy of the other version) and kill the sidecar
+		// where the hook stops it.
+		p.waitDeclared()
 		before := p.pausedCount(hookStep)
 		s.rollback(p.url)
 		p.waitPaused(hookStep, before)
 		p.kill()
 		killed := time.Now()
 
-		p.start([]string{})
+		next := []string{}
+		if i+1 < len(crashSteps) {
+			next = pauseEnv(crashSteps[i+1].hook)
+		}
+		p.start(next)
 		want := serving
 		if step.switched {
 			want = other

@@ -185,6 +185,15 @@ func (p *sidecarProc) cleanup() {
 	}
 }
 
+// waitDeclared waits until the sidecar has read the workload's controller:
+// it answers /healthz before its first controller listing.
+func (p *sidecarProc) waitDeclared() {
+	p.s.t.Helper()
+	eventually(p.s.t, 15*time.Second, "workload declared on sidecar "+p.id, func() bool {
+		return p.s.statusAt(p.url).Config != nil
+	})
+}
+
 // logLine is the part of a sidecar JSON log line the tests match.
 type logLine struct {
 	Message string `json:"message"`
