@@ -3,6 +3,7 @@ package deployer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"maps"
 
 	"github.com/tinyforge/tinyforge/labels"
@@ -13,6 +14,7 @@ import (
 // routes are switched to c when they differ from what the faces ask for.
 // Only a re-route is recorded; a pure no-op records nothing.
 func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
+	d.converged = true
 	res := Result{Deploy: d.id, Noop: true, Container: c.ID, Image: d.ref, Digest: c.Labels[labels.ManagedDigest]}
 	inst, err := d.instanceOf(ctx, c)
 	if err != nil {
@@ -25,10 +27,22 @@ func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
 	if sameRoutes(d.routesFor(inst), have) {
 		return res, nil
 	}
-	err = d.switchRoutes(ctx, &inst)
+	d.inst = inst
+	d.j.Container, d.j.Name = inst.ID, inst.Name
+	err = d.switchRoutes(ctx)
 	res.Rerouted = err == nil
 	d.record(ctx, "rerouted", res, err)
 	return res, err
+}
+
+// closeConverge closes the journal of a converge, if it wrote one. The
+// running container is never removed, whatever happened; a superseded
+// converge leaves its journal to the newer lease holder.
+func (d *deploy) closeConverge(ctx context.Context, err error) {
+	if d.j.Step == "" || errors.Is(err, ErrFenced) || errors.Is(context.Cause(ctx), ErrLockLost) {
+		return
+	}
+	d.finish(ctx)
 }
 
 // instanceOf returns the recorded instance of c with its current address,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,9 +20,41 @@ type fixture struct {
 	engine *Engine
 	w      *labels.Workload
 	health func(ctx context.Context, url string) error
+	clock  *fakeClock
+	coord  *LocalCoordinator
 }
 
-func newFixture(t *testing.T) *fixture {
+// fakeClock moves one millisecond per reading, and jumps on Advance.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newEngine is another sidecar sharing the fixture's Docker, proxy, store
+// and coordinator.
+func (f *fixture) newEngine(owner string) *Engine {
+	return New(Config{
+		Docker: f.docker, Proxy: f.proxy, Store: f.store, Coord: f.coord,
+		Health:  healthFunc(func(ctx context.Context, url string) error { return f.health(ctx, url) }),
+		Network: "net", Domain: "example.com", Log: zerolog.Nop(),
+		Now: f.clock.Now, Owner: owner, LockPoll: time.Millisecond,
+	})
+}
+
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{
 		docker: newFakeDocker(),
@@ -36,14 +69,10 @@ func newFixture(t *testing.T) *fixture {
 			},
 		},
 		health: func(context.Context, string) error { return nil },
+		clock:  &fakeClock{t: time.Unix(1700000000, 0)},
 	}
-	clock := time.Unix(1700000000, 0)
-	f.engine = New(Config{
-		Docker: f.docker, Proxy: f.proxy, Store: f.store,
-		Health:  healthFunc(func(ctx context.Context, url string) error { return f.health(ctx, url) }),
-		Network: "net", Domain: "example.com", Log: zerolog.Nop(),
-		Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock },
-	})
+	f.coord = NewLocalCoordinator(f.store, f.clock.Now)
+	f.engine = f.newEngine("a")
 	return f
 }
 

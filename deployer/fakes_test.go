@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,27 +21,87 @@ type fakeDocker struct {
 	digests     map[string]string // ref -> digest
 	exitOnStart bool
 	specs       []ContainerSpec
+	calls       map[string]int // method -> number of calls
+	listErr     error
+	watchers    map[string]chan string // container id -> actions fed by the test
 }
 
 func newFakeDocker() *fakeDocker {
-	return &fakeDocker{containers: map[string]*Container{}, digests: map[string]string{}}
+	return &fakeDocker{containers: map[string]*Container{}, digests: map[string]string{},
+		calls: map[string]int{}, watchers: map[string]chan string{}}
+}
+
+// count records one call of method; the caller holds f.mu.
+func (f *fakeDocker) count(method string) { f.calls[method]++ }
+
+// totalCalls is the number of Docker calls made so far.
+func (f *fakeDocker) totalCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += c
+	}
+	return n
+}
+
+// WatchContainer streams the actions the test sends with emit.
+func (f *fakeDocker) WatchContainer(_ context.Context, id string) (<-chan string, <-chan error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("WatchContainer")
+	ch, ok := f.watchers[id]
+	if !ok {
+		ch = make(chan string, 8)
+		f.watchers[id] = ch
+	}
+	return ch, make(chan error)
+}
+
+// emit sends a Docker event action for container id to its watcher.
+func (f *fakeDocker) emit(id, action string) {
+	f.mu.Lock()
+	ch, ok := f.watchers[id]
+	if !ok {
+		ch = make(chan string, 8)
+		f.watchers[id] = ch
+	}
+	f.mu.Unlock()
+	ch <- action
+}
+
+// set changes a container under the lock.
+func (f *fakeDocker) set(id string, change func(c *Container)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f.containers[id])
 }
 
 func (f *fakeDocker) Pull(_ context.Context, ref string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Pull")
 	f.pulls = append(f.pulls, ref)
 	if f.pullErr != nil {
 		return "", f.pullErr
 	}
+	if _, digest, ok := strings.Cut(ref, "@"); ok {
+		return digest, nil
+	}
 	return f.digests[ref], nil
 }
 
-func (f *fakeDocker) EnsureNetwork(context.Context, string) error { return nil }
+func (f *fakeDocker) EnsureNetwork(context.Context, string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("EnsureNetwork")
+	return nil
+}
 
 func (f *fakeDocker) Create(_ context.Context, s ContainerSpec) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Create")
 	f.seq++
 	f.specs = append(f.specs, s)
 	id := fmt.Sprintf("c%d", f.seq)
@@ -60,6 +121,7 @@ func (f *fakeDocker) Create(_ context.Context, s ContainerSpec) (string, error) 
 func (f *fakeDocker) Start(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Start")
 	c, ok := f.containers[id]
 	if !ok {
 		return errors.New("no such container")
@@ -75,16 +137,20 @@ func (f *fakeDocker) Start(_ context.Context, id string) error {
 func (f *fakeDocker) Inspect(_ context.Context, id string) (Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Inspect")
 	c, ok := f.containers[id]
 	if !ok {
 		return Container{}, errors.New("no such container")
 	}
-	return *c, nil
+	cc := *c
+	cc.IPs = maps.Clone(c.IPs)
+	return cc, nil
 }
 
 func (f *fakeDocker) Stop(_ context.Context, id string, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Stop")
 	if c, ok := f.containers[id]; ok {
 		c.Running, c.State = false, "exited"
 	}
@@ -94,6 +160,7 @@ func (f *fakeDocker) Stop(_ context.Context, id string, _ time.Duration) error {
 func (f *fakeDocker) Remove(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Remove")
 	delete(f.containers, id)
 	return nil
 }
@@ -101,6 +168,10 @@ func (f *fakeDocker) Remove(_ context.Context, id string) error {
 func (f *fakeDocker) List(_ context.Context, labels map[string]string) ([]Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("List")
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
 	var out []Container
 	for _, c := range f.containers {
 		match := true
@@ -108,7 +179,9 @@ func (f *fakeDocker) List(_ context.Context, labels map[string]string) ([]Contai
 			match = match && c.Labels[k] == v
 		}
 		if match {
-			out = append(out, *c)
+			cc := *c
+			cc.IPs = maps.Clone(c.IPs)
+			out = append(out, cc)
 		}
 	}
 	slices.SortFunc(out, func(a, b Container) int { return a.Created.Compare(b.Created) })
@@ -217,3 +290,10 @@ func (s *memStore) AppendEvent(_ context.Context, w string, ev Event) error {
 type healthFunc func(ctx context.Context, url string) error
 
 func (h healthFunc) WaitHealthy(ctx context.Context, url string) error { return h(ctx, url) }
+
+// wipe forgets everything, as a flushed Redis does.
+func (s *memStore) wipe() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.instances, s.routes, s.events = map[string]Instance{}, map[string]Route{}, map[string][]Event{}
+}

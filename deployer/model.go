@@ -59,11 +59,19 @@ type Route struct {
 	AccessList string `json:"access_list,omitempty"`
 }
 
+// Outcomes of a deploy, as recorded in its history event: exactly
+// OutcomeDeployed, or one of the prefixes followed by the reason.
+const (
+	OutcomeDeployed   = "deployed"
+	OutcomeFailed     = "failed: "
+	OutcomeRolledBack = "rolled back: "
+)
+
 // Event is one entry of a workload's deploy history.
 type Event struct {
-	Time    time.Time     `json:"time"`
+	Time    time.Time     `json:"time"` // when the deploy finished
 	Deploy  string        `json:"deploy"`
-	Outcome string        `json:"outcome"` // "deployed" or "failed: <reason>"
+	Outcome string        `json:"outcome"` // "deployed", "rerouted", "failed: <reason>" or "rolled back: <reason>"
 	Image   string        `json:"image"`
 	Digest  string        `json:"digest,omitempty"`
 	Source  string        `json:"source,omitempty"`
@@ -76,6 +84,15 @@ type Event struct {
 	// (accepted, duplicate, ignored, rejected), which carry no Deploy id.
 	Delivery string `json:"delivery,omitempty"`
 	Workload string `json:"workload,omitempty"`
+
+	Tag       string     `json:"tag,omitempty"`
+	Started   time.Time  `json:"started,omitzero"`    // when the deploy lock was granted
+	Epoch     int64      `json:"epoch,omitempty"`     // fencing epoch of the deploy's lease
+	Owner     string     `json:"owner,omitempty"`     // sidecar that ran it
+	Container string     `json:"container,omitempty"` // name of the new container
+	Previous  string     `json:"previous,omitempty"`  // id of the container routed before the switch
+	Steps     []StepTime `json:"steps,omitempty"`
+	Note      string     `json:"note,omitempty"` // e.g. "recovered by <owner> after a crash at <step>"
 }
 
 // ContainerSpec is everything needed to create one workload container.
@@ -111,4 +128,21 @@ type Container struct {
 	IPs     map[string]string // network name -> IP address
 	// HostPorts maps published container ports to their host ports.
 	HostPorts map[int]int
+	// Health is Docker's health status ("healthy", "unhealthy",
+	// "starting"), "" when the image declares no HEALTHCHECK.
+	Health string
+	// Restarts counts restarts by the engine (inspect only; 0 from a list).
+	Restarts int
+}
+
+// Deploys keeps the records of deploys (those with a deploy id) from a
+// workload's history, which also records every delivery that concerned it.
+func Deploys(history []Event) []Event {
+	out := make([]Event, 0, len(history))
+	for _, ev := range history {
+		if ev.Deploy != "" {
+			out = append(out, ev)
+		}
+	}
+	return out
 }

@@ -42,3 +42,5 @@ func sanitise(s string) string {
 	}
 	return out
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

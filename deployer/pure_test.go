@@ -178,3 +178,16 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestDeploysKeepsDeployRecordsOnly(t *testing.T) {
+	history := []Event{
+		{Deploy: "d2", Outcome: "deployed"},
+		{Delivery: "x", Outcome: "duplicate: already serves"},
+		{Outcome: "accepted", Workload: "web"},
+		{Deploy: "d1", Outcome: "failed: pull"},
+	}
+	got := Deploys(history)
+	if len(got) != 2 || got[0].Deploy != "d2" || got[1].Deploy != "d1" {
+		t.Fatalf("Deploys = %+v", got)
+	}
+}

@@ -3,33 +3,16 @@ package deployer
 import (
 	"cmp"
 	"context"
-	"fmt"
-
-	"github.com/tinyforge/tinyforge/internal/logkey"
 )
 
-// Reconcile makes recorded instance state equal to Docker's, from one
-// container list per call whatever the number of containers: states and
-// addresses are refreshed and instances whose container is gone become
-// missing. It returns that snapshot, so the caller can decide more from it
+// Reconcile makes recorded state equal to Docker's, from one container
+// list per call whatever the number of containers. It is Sync without the
+// workload configs (routes of a workload are repaired but not rebuilt from
+// nothing) and returns the snapshot, so the caller can decide more from it
 // (orphaned workloads) without asking Docker again.
 func (e *Engine) Reconcile(ctx context.Context) ([]Container, error) {
-	containers, err := e.Containers(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: list managed containers: %w", err)
-	}
-	instances, err := e.Store.Instances(ctx, "")
-	if err != nil {
-		return containers, fmt.Errorf("reconcile: read instances: %w", err)
-	}
-	for _, in := range Drift(instances, containers, e.Network) {
-		if err := e.Store.PutInstance(ctx, in); err != nil {
-			return containers, fmt.Errorf("reconcile: %w", err)
-		}
-		e.Log.Info().Str(logkey.Workload, in.Workload).Str(logkey.Container, in.Name).
-			Str("state", in.State).Msg("instance state changed")
-	}
-	return containers, nil
+	r, err := e.Sync(ctx, nil)
+	return r.Snapshot, err
 }
 
 // Drift compares recorded instances with Docker's containers and returns

@@ -2,42 +2,54 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
 )
 
 // routesFor computes the routes of every enabled face of the workload,
 // pointing at inst, in face-name order.
 func (d *deploy) routesFor(inst Instance) []Route {
-	names := make([]string, 0, len(d.w.Faces))
-	for name, f := range d.w.Faces {
+	return RoutesFor(d.w, inst, d.domain, d.UpstreamByName, d.PublishHost)
+}
+
+// RoutesFor computes the routes of every enabled face of w pointing at
+// inst, in face-name order: by address, or by name when byName or the
+// address is unknown, or at publishHost and inst's published host port
+// when publishHost is set (a proxy on another machine).
+func RoutesFor(w *labels.Workload, inst Instance, domain string, byName bool, publishHost string) []Route {
+	names := make([]string, 0, len(w.Faces))
+	for name, f := range w.Faces {
 		if f.Enabled() {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	host := inst.Address
-	if d.UpstreamByName || host == "" {
+	if byName || host == "" {
 		host = inst.Name
 	}
 	routes := make([]Route, 0, len(names))
 	for _, name := range names {
-		f := d.w.Faces[name]
-		port := f.Port(d.w)
+		f := w.Faces[name]
+		port := f.Port(w)
 		upstream := net.JoinHostPort(host, strconv.Itoa(port))
-		if d.PublishHost != "" {
-			upstream = net.JoinHostPort(d.PublishHost, strconv.Itoa(inst.HostPorts[port]))
+		if publishHost != "" {
+			upstream = net.JoinHostPort(publishHost, strconv.Itoa(inst.HostPorts[port]))
 		}
 		r := Route{
-			ID:        RouteID(d.w.Name, name),
-			Workload:  d.w.Name,
+			ID:        RouteID(w.Name, name),
+			Workload:  w.Name,
 			Face:      name,
-			Host:      f.Host(d.domain),
+			Host:      f.Host(domain),
 			Upstream:  upstream,
 			Container: inst.ID,
 			Port:      port,
@@ -48,11 +60,15 @@ func (d *deploy) routesFor(inst Instance) []Route {
 	return routes
 }
 
-// switchRoutes points every enabled face at the new container. If one
-// face fails, the faces already switched go back to what they were, so a
-// failed deploy leaves the proxy as it found it. Routes of faces the
+// switchRoutes points every enabled face at the new container, fenced:
+// the journal (with the routes before and after) is committed under the
+// lease before the proxy is touched, and the routes are recorded under the
+// lease after. If one face fails, the faces already switched go back to
+// what they were, so a failed deploy leaves the proxy as it found it; if
+// the lease was superseded meanwhile, the proxy is set back to what the
+// store holds (the newer lease holder's routes). Routes of faces the
 // workload no longer has are deleted once the switch succeeded.
-func (d *deploy) switchRoutes(ctx context.Context, inst *Instance) error {
+func (d *deploy) switchRoutes(ctx context.Context) error {
 	previous, err := d.Store.Routes(ctx, d.w.Name)
 	if err != nil {
 		return fmt.Errorf("read routes of %s: %w", d.w.Name, err)
@@ -61,95 +77,206 @@ func (d *deploy) switchRoutes(ctx context.Context, inst *Instance) error {
 	for _, r := range previous {
 		before[r.ID] = r
 	}
+	routes := d.routesFor(d.inst)
+	d.j.Previous, d.j.Routes = previous, routes
+	if err := d.step(ctx, StepSwitching, Writes{}); err != nil {
+		return err
+	}
 
-	routes := d.routesFor(*inst)
+	d.proxyDirty = true
 	for i, r := range routes {
 		if err := d.Proxy.Upsert(ctx, r); err != nil {
-			d.restoreRoutes(ctx, routes[:i], before)
+			if d.restoreRoutes(ctx, routes[:i], before) {
+				d.proxyDirty = false
+			}
 			return fmt.Errorf("switch route %s (%s): %w", r.ID, r.Host, err)
 		}
 		d.log.Debug().Str(logkey.Route, r.ID).Str(logkey.Host, r.Host).Str(logkey.Upstream, r.Upstream).Msg("route switched")
 	}
 	if err := d.verify(ctx, routes); err != nil {
-		d.restoreRoutes(ctx, routes, before)
+		if d.restoreRoutes(ctx, routes, before) {
+			d.proxyDirty = false
+		}
 		return err
 	}
 
-	inst.Routes = make(map[string]string, len(routes))
+	d.inst.Routes = make(map[string]string, len(routes))
 	current := make(map[string]bool, len(routes))
 	for _, r := range routes {
-		inst.Routes[r.Host] = r.ID
+		d.inst.Routes[r.Host] = r.ID
 		current[r.ID] = true
-		if err := d.Store.PutRoute(ctx, r); err != nil {
-			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("record route")
-		}
 	}
-	if err := d.Store.PutInstance(ctx, *inst); err != nil {
-		d.log.Error().Err(err).Msg("record routes on instance")
-	}
+	var stale []Route
 	for _, r := range previous {
-		if current[r.ID] {
-			continue
+		if !current[r.ID] {
+			stale = append(stale, r)
 		}
+	}
+	w := Writes{Routes: routes, DeleteRoutes: stale, Instances: []Instance{d.inst}}
+	if err := d.step(ctx, StepSwitched, w); err != nil {
+		// The switch is not recorded, so the proxy must not keep it.
+		if errors.Is(err, ErrFenced) {
+			d.proxyDirty = !d.reassert(ctx, routes)
+		} else if d.restoreRoutes(ctx, routes, before) {
+			d.proxyDirty = false
+		}
+		return err
+	}
+	d.routed, d.proxyDirty = true, false
+	for _, r := range stale {
 		if err := d.Proxy.Delete(ctx, r); err != nil {
 			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("delete stale route")
-			continue
 		}
-		_ = d.Store.DeleteRoute(ctx, r.ID)
 	}
 	return nil
 }
 
 // restoreRoutes puts back what the given routes replaced: the previous
-// route when there was one, nothing otherwise.
-func (d *deploy) restoreRoutes(ctx context.Context, switched []Route, before map[string]Route) {
+// route when there was one, nothing otherwise. It reports whether every
+// restore succeeded.
+func (d *deploy) restoreRoutes(ctx context.Context, switched []Route, before map[string]Route) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	ok := true
 	for _, r := range switched {
 		var err error
-		if prev, ok := before[r.ID]; ok {
+		if prev, found := before[r.ID]; found {
 			err = d.Proxy.Upsert(ctx, prev)
 		} else {
 			err = d.Proxy.Delete(ctx, r)
 		}
 		if err != nil {
+			ok = false
 			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("restore route")
 		}
 	}
+	return ok
 }
 
-// removeSurplus keeps the workload's newest containers (the new one
-// first) and drains, stops and removes the rest. The deploy has already
-// succeeded: failures here are logged, never rolled back.
-func (d *deploy) removeSurplus(ctx context.Context, newID string) []string {
-	ctx = context.WithoutCancel(ctx)
-	all, err := d.Containers(ctx, d.w.Name)
+// reassert makes the proxy follow the store again after a fenced switch:
+// the store's routes are the newest lease holder's, so they win over the
+// ones this deploy wrote (mine). It reports whether the proxy now agrees.
+func (d *deploy) reassert(ctx context.Context, mine []Route) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	stored, err := d.Store.Routes(ctx, d.w.Name)
 	if err != nil {
-		d.log.Error().Err(err).Msg("list containers for surplus removal")
-		return nil
+		d.log.Error().Err(err).Msg("read routes to re-assert after a fenced switch")
+		return false
 	}
-	surplus := Surplus(all, newID, d.w.Instances())
-	if len(surplus) == 0 {
-		return nil
-	}
-	if d.Drain > 0 {
-		time.Sleep(d.Drain)
-	}
-	var removed []string
-	for _, c := range surplus {
-		if c.Running {
-			if err := d.Docker.Stop(ctx, c.ID, d.StopGrace); err != nil {
-				d.log.Warn().Err(err).Str(logkey.Container, c.Name).Msg("stop surplus container")
-			}
+	d.log.Warn().Msg("lease superseded during the switch: re-asserting the stored routes")
+	ok := true
+	have := map[string]bool{}
+	for _, r := range stored {
+		have[r.ID] = true
+		if err := d.Proxy.Upsert(ctx, r); err != nil {
+			ok = false
+			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("re-assert route")
 		}
-		if err := d.Docker.Remove(ctx, c.ID); err != nil {
-			d.log.Error().Err(err).Str(logkey.Container, c.Name).Msg("remove surplus container")
+	}
+	for _, r := range mine {
+		if have[r.ID] {
 			continue
 		}
-		if err := d.Store.DeleteInstance(ctx, c.ID); err != nil {
-			d.log.Error().Err(err).Str(logkey.Container, c.Name).Msg("delete record of surplus container")
+		if err := d.Proxy.Delete(ctx, r); err != nil {
+			ok = false
+			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("delete route of a fenced switch")
+		}
+	}
+	return ok
+}
+
+// rollBack switches the routes back to the container they pointed at
+// before the deploy, after the new one failed its watch. The old container
+// was kept running through the watch, so this is instant. Without a
+// previous container (a first deploy) there is nothing better to route
+// to, and the routes stay.
+func (d *deploy) rollBack(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	prevID := d.j.previousContainer()
+	if prevID == "" {
+		d.log.Error().Msg("watch failed and no previous container to return to: routes stay")
+		return
+	}
+	c, err := d.Docker.Inspect(ctx, prevID)
+	if err != nil || !c.Running {
+		d.log.Error().Err(err).Str("previous", prevID).Str("state", c.State).Msg("watch failed and the previous container is not running: routes stay")
+		return
+	}
+	prev := Instance{ID: c.ID, Name: c.Name, Address: c.IPs[d.network], HostPorts: c.HostPorts}
+	back := d.routesFor(prev)
+	// Fence check before the proxy is touched.
+	if err := d.commit(ctx, Writes{}); err != nil {
+		d.log.Error().Err(err).Msg("roll back: lease check")
+		return
+	}
+	for _, r := range back {
+		if err := d.Proxy.Upsert(ctx, r); err != nil {
+			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("roll back route; recovery will retry")
+			return
+		}
+	}
+	d.inst.Routes = nil
+	if err := d.commit(ctx, Writes{Routes: back, Instances: []Instance{d.inst}}); err != nil {
+		if errors.Is(err, ErrFenced) {
+			d.reassert(ctx, back)
+		}
+		d.log.Error().Err(err).Msg("record rolled-back routes; recovery will")
+		return
+	}
+	d.routed, d.rolledBack = false, true
+	d.log.Warn().Str("previous", c.Name).Msg("watch failed: routes back on the previous container")
+}
+
+// removeSurplus keeps the workload's newest containers (keepID first) and
+// stops and removes the rest, never the one the routes point at. Each
+// removal is preceded by a lease check, so a superseded holder stops. The
+// deploy has already succeeded: failures here are logged, never rolled
+// back. The only error returned is the lease check's (ErrFenced).
+func (e *Engine) removeSurplus(ctx context.Context, l Lease, workload, keepID string, keep int, log zerolog.Logger) ([]string, error) {
+	ctx = context.WithoutCancel(ctx)
+	if err := e.Coord.Commit(ctx, l, Writes{}); err != nil {
+		return nil, fmt.Errorf("remove surplus: %w", err)
+	}
+	all, err := e.Containers(ctx, workload)
+	if err != nil {
+		log.Error().Err(err).Msg("list containers for surplus removal")
+		return nil, nil
+	}
+	routed := map[string]bool{}
+	if rs, err := e.Store.Routes(ctx, workload); err == nil {
+		for _, r := range rs {
+			routed[r.Container] = true
+		}
+	} else {
+		log.Error().Err(err).Msg("read routes for surplus removal")
+		return nil, nil
+	}
+	var removed []string
+	for _, c := range Surplus(all, keepID, keep) {
+		if routed[c.ID] {
+			log.Warn().Str(logkey.Container, c.Name).Msg("surplus container still routed: kept")
+			continue
+		}
+		if err := e.Coord.Commit(ctx, l, Writes{}); err != nil {
+			log.Warn().Err(err).Msg("surplus removal stopped: lease check failed")
+			return removed, fmt.Errorf("remove surplus: %w", err)
+		}
+		if c.Running {
+			if err := e.Docker.Stop(ctx, c.ID, e.StopGrace); err != nil {
+				log.Warn().Err(err).Str(logkey.Container, c.Name).Msg("stop surplus container")
+			}
+		}
+		if err := e.Docker.Remove(ctx, c.ID); err != nil {
+			log.Error().Err(err).Str(logkey.Container, c.Name).Msg("remove surplus container")
+			continue
+		}
+		gone := Instance{ID: c.ID, Workload: workload}
+		if err := e.Coord.Commit(ctx, l, Writes{DeleteInstances: []Instance{gone}}); err != nil {
+			log.Error().Err(err).Str(logkey.Container, c.Name).Msg("delete record of surplus container")
 		}
 		removed = append(removed, c.Name)
 	}
-	return removed
+	return removed, nil
 }

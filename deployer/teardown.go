@@ -14,6 +14,14 @@ import (
 // nothing, does nothing and records nothing.
 func (e *Engine) Teardown(ctx context.Context, workload string) (removed int, err error) {
 	log := e.Log.With().Str(logkey.Workload, workload).Logger()
+	// Under the deploy lock: a teardown never overlaps a deploy of the
+	// workload, on this sidecar or another sharing the store.
+	lease, err := e.lock(ctx, workload)
+	if err != nil {
+		return 0, fmt.Errorf("teardown %s: %w", workload, err)
+	}
+	ctx, release := e.keepLease(ctx, lease)
+	defer release()
 	var errs []error
 	routes, err := e.Store.Routes(ctx, workload)
 	if err != nil {

@@ -66,7 +66,11 @@ func fromInspect(r container.InspectResponse) deployer.Container {
 	if r.State != nil {
 		c.State = string(r.State.Status)
 		c.Running = r.State.Status == container.StateRunning
+		if r.State.Health != nil && r.State.Health.Status != container.NoHealthcheck {
+			c.Health = r.State.Health.Status
+		}
 	}
+	c.Restarts = r.RestartCount
 	if t, err := time.Parse(time.RFC3339Nano, r.Created); err == nil {
 		c.Created = t
 	}
@@ -87,6 +91,7 @@ func fromSummary(s container.Summary) deployer.Container {
 		State:   string(s.State),
 		Running: s.State == container.StateRunning,
 		Created: time.Unix(s.Created, 0),
+		Health:  healthFromStatus(s.Status),
 	}
 	if s.NetworkSettings != nil {
 		c.IPs = ips(s.NetworkSettings.Networks)

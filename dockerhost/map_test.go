@@ -68,3 +68,18 @@ func TestToEvent(t *testing.T) {
 		t.Errorf("toEvent = %+v", ev)
 	}
 }
+
+func TestHealthFromStatus(t *testing.T) {
+	for status, want := range map[string]string{
+		"Up 5 seconds (healthy)":            "healthy",
+		"Up 2 minutes (unhealthy)":          "unhealthy",
+		"Up 1 second (health: starting)":    "starting",
+		"Up 3 hours":                        "",
+		"Exited (0) 2 seconds ago":          "",
+		"Restarting (1) Less than a second": "",
+	} {
+		if got := healthFromStatus(status); got != want {
+			t.Errorf("healthFromStatus(%q) = %q, want %q", status, got, want)
+		}
+	}
+}

@@ -47,3 +47,16 @@ func (k keys) delivery(id string) string { return k.prefix + "delivery:" + id }
 // globalEvents is the stream of deliveries that concern no workload
 // (ignored or rejected); "_" cannot start a workload name.
 func (k keys) globalEvents() string { return k.prefix + "events:_global" }
+
+// lock is a workload's deploy lock: the holder's token, with a TTL.
+func (k keys) lock(workload string) string { return k.prefix + "lock:" + workload }
+
+// epoch counts the grants of a workload's lock; it only grows.
+func (k keys) epoch(workload string) string { return k.prefix + "epoch:" + workload }
+
+// fence is "<epoch>:<token>" of the newest grant of a workload's lock;
+// fenced writes compare against it. It has no TTL.
+func (k keys) fence(workload string) string { return k.prefix + "fence:" + workload }
+
+// journals is a hash: deploy id -> Journal JSON of every unfinished deploy.
+func (k keys) journals() string { return k.prefix + "journals" }

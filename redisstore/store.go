@@ -1,5 +1,7 @@
 // Package redisstore owns all Redis state of the sidecar: instances,
-// routes, deploy history and sequence numbers, every key under one prefix.
+// routes, deploy history, sequence numbers, and the deploy locks, fencing
+// epochs and journals that let several sidecars share it (coord.go), every
+// key under one prefix.
 // It must not touch keys outside that prefix, least of all Traefik's KV
 // tree, which belongs to the Traefik proxy plugin.
 //

@@ -38,6 +38,9 @@ type Config struct {
 	StopGrace      time.Duration
 	ReconcileEvery time.Duration
 	ShutdownGrace  time.Duration
+	Watch          time.Duration
+	LockTTL        time.Duration
+	InstanceID     string
 
 	LogLevel  string
 	LogFormat string
@@ -105,6 +108,9 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.duration(&c.StopGrace, "stop-grace", 10*time.Second, "time a stopping container gets before it is killed")
 	e.duration(&c.ReconcileEvery, "reconcile-interval", 5*time.Second, "interval of the reconcile pass")
 	e.duration(&c.ShutdownGrace, "shutdown-grace", 60*time.Second, "time a deploy in flight gets to finish on shutdown")
+	e.duration(&c.Watch, "watch", 10*time.Second, "post-switch watch: the new container must stay up and healthy this long, or routes go back to the old one (0 disables)")
+	e.duration(&c.LockTTL, "lock-ttl", 15*time.Second, "life of a deploy lock in Redis without renewal; a crashed sidecar's deploy is recovered after it")
+	e.str(&c.InstanceID, "instance-id", defaultInstanceID(), "name of this sidecar in deploy locks and history (unique per sidecar sharing a Redis)")
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
 	c.Proxies.flags(e)
@@ -120,6 +126,15 @@ func (c Config) validate() error {
 	}
 	if c.ReconcileEvery <= 0 {
 		return fmt.Errorf("--reconcile-interval must be positive, got %s", c.ReconcileEvery)
+	}
+	if c.LockTTL < time.Second {
+		return fmt.Errorf("--lock-ttl must be at least 1s, got %s", c.LockTTL)
+	}
+	if c.Watch < 0 {
+		return fmt.Errorf("--watch must not be negative, got %s", c.Watch)
+	}
+	if c.InstanceID == "" {
+		return fmt.Errorf("--instance-id must not be empty")
 	}
 	return nil
 }
@@ -210,3 +225,13 @@ func (l labelsValue) Set(s string) error {
 
 // osGetenv is the real environment.
 var osGetenv = os.Getenv
+
+// defaultInstanceID names the sidecar by host name and process id, unique
+// among sidecars sharing a Redis unless told otherwise.
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "tinyforge"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
+}

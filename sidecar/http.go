@@ -93,5 +93,7 @@ func (s *Sidecar) routes() http.Handler {
 	r.Handle("/v1/workloads/{name}/events", h(requireToken(s.cfg.APIToken, s.workloadEvents))).Methods(http.MethodGet)
 	r.Handle("/v1/workloads", h(requireToken(s.cfg.APIToken, s.listWorkloads))).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}", h(requireToken(s.cfg.APIToken, s.teardownWorkload))).Methods(http.MethodDelete)
+	r.Handle("/v1/workloads/{name}/deploys", h(requireToken(s.cfg.APIToken, s.workloadDeploys))).Methods(http.MethodGet)
+	r.Handle("/v1/workloads/{name}/rollback", h(requireToken(s.cfg.APIToken, s.requireStore(s.rollbackWorkload)))).Methods(http.MethodPost)
 	return r
 }

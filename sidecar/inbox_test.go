@@ -162,6 +162,12 @@ func TestRedisDownIs503(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(raw, "retry") {
 		t.Fatalf("status %d %s, want 503", status, raw)
 	}
+	// A stranger is told 401 first: Redis being down is no one else's business.
+	status, _, _ = f.post("/v1/hooks/distribution", []byte(`{"events":[]}`), map[string]string{
+		"Authorization": "Bearer wrong", "Content-Type": "application/vnd.docker.distribution.events.v1+json"})
+	if status != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated delivery with redis down: %d, want 401", status)
+	}
 	// Ignored deliveries are not acknowledged either: they are recorded.
 	status, _, _ = f.post("/v1/hooks/github", []byte(`{}`), map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=" + sign([]byte(`{}`))})
 	if status != http.StatusServiceUnavailable {

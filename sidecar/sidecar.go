@@ -34,6 +34,7 @@ type Sidecar struct {
 	queue       *deployer.Queue
 	controllers *Controllers
 	orphans     orphans
+	kicks       chan struct{} // asks the reconcile loop for a pass
 
 	mu           sync.Mutex
 	orphanStatus map[string]orphanStatus
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		store.Close()
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
 	s.engine = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
@@ -85,6 +86,10 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Images:       cfg.Images,
 		Limits:       cfg.Limits,
 		EnvOverrides: vault,
+		Owner:        cfg.InstanceID,
+		LockTTL:      cfg.LockTTL,
+		Watch:        cfg.Watch,
+		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
 	})
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
@@ -152,6 +157,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		wg.Go(func() { _ = r.Run(loopCtx) })
 	}
 	wg.Go(func() { s.hooks.inbox.run(loopCtx, s.hooksReady) })
+	wg.Go(func() {
+		newEventWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger()).Run(loopCtx)
+	})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -172,20 +180,6 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
-}
-
-// reconcileLoop refreshes recorded state from Docker every interval.
-func (s *Sidecar) reconcileLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.ReconcileEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.reconcileOnce(ctx)
-	}
 }
 
 // hooksReady lists the controllers once, then lets webhooks in: before

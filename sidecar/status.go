@@ -44,9 +44,12 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 		if st.Routes, err = s.store.Routes(ctx, name); err != nil {
 			return err
 		}
-		if st.History, err = s.store.Events(ctx, name, 10); err != nil {
+		history, err := s.store.Events(ctx, name, 100)
+		if err != nil {
 			return err
 		}
+		deploys := deployer.Deploys(history) // deliveries: /v1/workloads/{name}/events
+		st.History = deploys[:min(10, len(deploys))]
 		out[name] = st
 	}
 	s.mu.Lock()

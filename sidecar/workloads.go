@@ -26,7 +26,7 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 			log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
 			continue
 		}
-		current, ok := newestRunning(cs)
+		current, ok := s.serving(ctx, w.Name, cs)
 		if !ok {
 			continue
 		}
@@ -45,6 +45,24 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 			log.Error().Err(err).Msg("labels changed, but the converge was not queued")
 		}
 	}
+}
+
+// serving picks the container the workload's stored routes point at: what
+// runs is what is routed, not the newest container, which may belong to a
+// deploy in flight or one a crash interrupted. Without routes (or without
+// Redis) it falls back to the newest running container.
+func (s *Sidecar) serving(ctx context.Context, workload string, cs []deployer.Container) (deployer.Container, bool) {
+	if s.store == nil {
+		return newestRunning(cs)
+	}
+	if routes, err := s.store.Routes(ctx, workload); err == nil && len(routes) > 0 {
+		for _, c := range cs {
+			if c.ID == routes[0].Container && c.Running {
+				return c, true
+			}
+		}
+	}
+	return newestRunning(cs)
 }
 
 // newestRunning picks the workload's newest running container.
@@ -108,9 +126,17 @@ func (o *orphans) update(snapshot []deployer.Container, declared map[string]*lab
 	return status, expired
 }
 
-// reconcileOnce runs one reconcile pass and acts on orphaned workloads.
+// reconcileOnce runs one reconcile pass (see deployer.Engine.Sync) and
+// acts on orphaned workloads.
 func (s *Sidecar) reconcileOnce(ctx context.Context) {
-	snapshot, err := s.engine.Reconcile(ctx)
+	ctx, cancel := context.WithTimeout(ctx, reconcileLimit)
+	defer cancel()
+	rep, err := s.engine.Sync(ctx, s.controllers.Workloads())
+	snapshot := rep.Snapshot
+	if rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered > 0 {
+		s.log.Info().Int("containers", rep.Containers).Int("changed", rep.Changed).Int("adopted", rep.Adopted).
+			Int("rerouted", rep.Rerouted).Int("recovered", rep.Recovered).Strs("busy", rep.Busy).Msg("reconciled")
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("reconcile")

@@ -20,6 +20,8 @@ commands:
   registry  add|list|remove registry credentials (token sealed in Redis)
   env       set|unset|list env overrides of a workload (--secret seals the value)
   secrets   rotate: re-seal every secret under the current key
+  rollback  redeploy a workload's previous successful image (via the sidecar's API)
+  deploys   show a workload's deploy history (via the sidecar's API)
 `
 
 func main() {
@@ -36,6 +38,10 @@ func main() {
 		os.Exit(sidecar.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	case "registry", "env", "secrets":
 		os.Exit(admin.Main(os.Args[1], os.Args[2:], admin.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	case "rollback":
+		os.Exit(sidecar.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "deploys":
+		os.Exit(sidecar.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -94,6 +94,7 @@ func TestLabelsDriveTheWorkload(t *testing.T) {
 		})
 		s.push("v2")
 		s.waitServed("v2", 60*time.Second)
+		s.waitContainers(1) // the deploy ends after the watch and the old one's stop
 	})
 
 	t.Run("undeclared workload is orphaned, then torn down on request", func(t *testing.T) {

@@ -76,11 +76,22 @@ type stackOptions struct {
 	apiToken, webhookToken string
 	// tokenFiles passes the tokens as TINYFORGE_*_TOKEN_FILE files.
 	tokenFiles bool
+	// redisURL replaces the stack's private Redis (a test that kills it).
+	redisURL string
+	// manual starts no sidecar: the test runs its own (see launch).
+	manual bool
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	return newStackWith(t, stackOptions{})
+}
+
+// newStackServices is a stack whose sidecars the test starts, kills and
+// restarts itself (see launch), on the Redis at redisURL.
+func newStackServices(t *testing.T, redisURL string) *stack {
+	t.Helper()
+	return newStackWith(t, stackOptions{redisURL: redisURL, manual: true})
 }
 
 func newStackWith(t *testing.T, opts stackOptions) *stack {
@@ -100,10 +111,13 @@ func newStackWith(t *testing.T, opts stackOptions) *stack {
 		s.apiToken = opts.apiToken
 	}
 	s.host = s.workload + ".e2e.test"
-	redis := testsvc.Redis(t)
-	s.redisURL, s.redisPrefix = redis.URL, "tf-e2e:"+s.workload+":"
+	s.redisURL, s.redisPrefix = opts.redisURL, "tf-e2e:"+s.workload+":"
+	if s.redisURL == "" {
+		s.redisURL = testsvc.Redis(t).URL
+	}
 	s.caddy = testsvc.Caddy(t)
 	port := testsvc.FreePort(t)
+	s.port = port
 	s.sidecarURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	webhookToken := "hook-" + testsvc.RunID
 	if opts.webhookToken != "" {
@@ -122,8 +136,9 @@ func newStackWith(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(s.removeWorkloadContainers) // runs after the sidecar stops
 
 	s.logPath = filepath.Join(t.TempDir(), "sidecar.log")
-	s.redisURL, s.port, s.webhookToken = redis.URL, port, webhookToken
-	s.startSidecar(redis.URL, port, webhookToken)
+	if !opts.manual {
+		s.startSidecar(s.redisURL, port, webhookToken)
+	}
 	return s
 }
 
@@ -150,22 +165,7 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "sidecar",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--redis-prefix", s.redisPrefix,
-		"--proxy", "caddy",
-		"--caddy-admin", s.caddy.AdminURL,
-		"--caddy-listen", s.caddy.HTTPAddr,
-		"--caddy-probe", "http://"+s.caddy.HTTPAddr,
-		"--network", s.network,
-		"--domain", "e2e.test",
-		"--drain", "1s",
-		"--stop-grace", "5s",
-		"--reconcile-interval", "1s",
-		"--labels", testsvc.RunLabel+"="+testsvc.RunID,
-		"--scope", s.scope,
-		"--log-format", "json", "--log-level", "debug",
-	)
+	cmd := exec.Command(bin, s.sidecarArgs(port)...)
 	// Secrets and the Redis URL come through the environment twins.
 	cmd.Env = append(os.Environ(), "TINYFORGE_REDIS_URL="+redisURL)
 	if s.opts.tokenFiles {
@@ -221,6 +221,27 @@ func (s *stack) startSidecar(redisURL string, port int, webhookToken string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+// sidecarArgs is the command line of a sidecar of this stack.
+func (s *stack) sidecarArgs(port int) []string {
+	return []string{"sidecar",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--redis-prefix", s.redisPrefix,
+		"--proxy", "caddy",
+		"--caddy-admin", s.caddy.AdminURL,
+		"--caddy-listen", s.caddy.HTTPAddr,
+		"--caddy-probe", "http://" + s.caddy.HTTPAddr,
+		"--network", s.network,
+		"--domain", "e2e.test",
+		"--drain", "1s",
+		"--stop-grace", "5s",
+		"--reconcile-interval", "1s",
+		"--watch", "1s",
+		"--labels", testsvc.RunLabel + "=" + testsvc.RunID,
+		"--scope", s.scope,
+		"--log-format", "json", "--log-level", "debug",
+	}
 }
 
 // controllerLabels are the labels of a controller declaring the workload.

@@ -1,0 +1,66 @@
+package deployer
+
+import "time"
+
+// Deploy steps, in order. A journal records the last step a deploy
+// reached, so a sidecar that died mid-deploy can be finished or undone by
+// the next one (see recover.go). The test hook (Config.AtStep) is called
+// after each of them.
+const (
+	StepLocked    = "locked"    // lock held, nothing done yet
+	StepPulled    = "pulled"    // image pulled, digest known
+	StepCreated   = "created"   // new container created (id in the journal)
+	StepStarted   = "started"   // new container running
+	StepHealthy   = "healthy"   // new container passed its health check
+	StepSwitching = "switching" // proxy writes in progress (routes in the journal)
+	StepSwitched  = "switched"  // routes point at the new container
+	StepWatched   = "watched"   // post-switch watch passed; surplus removal next
+)
+
+// stepOrder ranks the steps; an unknown step ranks 0 (before the switch).
+var stepOrder = map[string]int{
+	StepLocked: 1, StepPulled: 2, StepCreated: 3, StepStarted: 4, StepHealthy: 5,
+	StepSwitching: 6, StepSwitched: 7, StepWatched: 8,
+}
+
+// beforeSwitch reports whether a deploy at step had not yet touched routes.
+func beforeSwitch(step string) bool { return stepOrder[step] < stepOrder[StepSwitching] }
+
+// Journal is the record of one deploy in flight, kept in the shared store
+// from the moment the lock is held until the deploy is finished or undone.
+type Journal struct {
+	ID        string     `json:"id"`
+	Workload  string     `json:"workload"`
+	Image     string     `json:"image"` // repository:tag
+	Tag       string     `json:"tag"`
+	Digest    string     `json:"digest,omitempty"`
+	Source    string     `json:"source,omitempty"`
+	Step      string     `json:"step"`
+	Container string     `json:"container,omitempty"` // id of the new container
+	Name      string     `json:"name,omitempty"`      // name of the new container
+	Keep      int        `json:"keep"`                // containers to keep after the deploy
+	Previous  []Route    `json:"previous,omitempty"`  // routes before the switch
+	Routes    []Route    `json:"routes,omitempty"`    // routes of the switch
+	Epoch     int64      `json:"epoch"`
+	Owner     string     `json:"owner,omitempty"`
+	Started   time.Time  `json:"started"`
+	Steps     []StepTime `json:"steps,omitempty"`
+}
+
+// StepTime is when a deploy reached a step, and how long the step took.
+type StepTime struct {
+	Step string        `json:"step"`
+	At   time.Time     `json:"at"`
+	Took time.Duration `json:"took"`
+}
+
+// previousContainer is the container the routes pointed at before the
+// switch ("" when there were no routes).
+func (j Journal) previousContainer() string {
+	for _, r := range j.Previous {
+		if r.Container != "" {
+			return r.Container
+		}
+	}
+	return ""
+}

@@ -1,0 +1,87 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tinyforge/tinyforge/internal/logkey"
+)
+
+// Defaults of the lock protocol.
+const (
+	DefaultLockTTL  = 15 * time.Second
+	defaultLockPoll = 200 * time.Millisecond
+)
+
+// lock waits until workload's deploy lock is granted or ctx ends. Several
+// sidecars sharing one store therefore never run overlapping deploys of
+// one workload.
+func (e *Engine) lock(ctx context.Context, workload string) (Lease, error) {
+	logged := false
+	for {
+		l, ok, err := e.Coord.TryLock(ctx, workload, e.Owner, e.LockTTL)
+		if err != nil {
+			return Lease{}, fmt.Errorf("lock %s: %w", workload, err)
+		}
+		if ok {
+			return l, nil
+		}
+		if !logged {
+			e.Log.Info().Str(logkey.Workload, workload).Msg("deploy lock busy: waiting for the deploy in progress")
+			logged = true
+		}
+		// Jitter keeps waiting sidecars from polling in step.
+		wait := e.LockPoll/2 + rand.N(e.LockPoll)
+		select {
+		case <-ctx.Done():
+			return Lease{}, fmt.Errorf("lock %s: %w", workload, context.Cause(ctx))
+		case <-time.After(wait):
+		}
+	}
+}
+
+// keepLease renews l every third of its TTL until the returned stop is
+// called, which also releases the lock. When the lease is lost to a newer
+// one, the returned context is cancelled with ErrLockLost as its cause, so
+// the deploy stops at its next step.
+func (e *Engine) keepLease(ctx context.Context, l Lease) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(max(e.LockTTL/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return // cancelled (shutdown): stop renewing, the lock expires
+			case <-t.C:
+			}
+			err := e.Coord.Renew(ctx, l, e.LockTTL)
+			if errors.Is(err, ErrLockLost) {
+				e.Log.Warn().Str(logkey.Workload, l.Workload).Int64("epoch", l.Epoch).Msg("deploy lock lost to a newer lease: stopping")
+				cancel(ErrLockLost)
+				return
+			}
+			if err != nil {
+				e.Log.Warn().Err(err).Str(logkey.Workload, l.Workload).Msg("renew deploy lock")
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		<-stopped
+		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer ucancel()
+		if err := e.Coord.Unlock(uctx, l); err != nil {
+			e.Log.Warn().Err(err).Str(logkey.Workload, l.Workload).Msg("release deploy lock (it expires by itself)")
+		}
+		cancel(nil)
+	}
+}

@@ -1,0 +1,199 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+func (f *fixture) sync(t *testing.T) SyncReport {
+	t.Helper()
+	rep, err := f.engine.Sync(context.Background(), map[string]*labels.Workload{"web": f.w})
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	return rep
+}
+
+func TestSyncRebuildsStateAfterTheStoreLostEverything(t *testing.T) {
+	f := newFixture(t)
+	v1 := f.mustDeploy(t, "v1")
+	before := f.upstreams()
+	upserts := f.proxy.upserts
+
+	// Redis flushed: records, routes, locks and journals gone.
+	f.store.wipe()
+	f.coord = NewLocalCoordinator(f.store, f.clock.Now)
+	f.engine = f.newEngine("a")
+
+	rep := f.sync(t)
+	if rep.Adopted != 1 || rep.Rerouted != 2 {
+		t.Fatalf("report = %+v, want 1 adopted, 2 routes rebuilt", rep)
+	}
+	in := f.store.instances[v1.Container]
+	if in.Workload != "web" || in.Image != "reg.local/web:v1" || in.Tag != "v1" || in.State != StateRunning || in.Address == "" {
+		t.Fatalf("adopted record = %+v", in)
+	}
+	if got := f.upstreams(); !equalMaps(got, before) {
+		t.Fatalf("routes = %v, want the same as before %v", got, before)
+	}
+	if len(f.store.routes) != 2 {
+		t.Fatalf("stored routes = %v", f.store.routes)
+	}
+	if f.proxy.upserts != upserts+2 {
+		t.Fatalf("%d upserts, want the 2 routes re-asserted once", f.proxy.upserts-upserts)
+	}
+	if rep := f.sync(t); rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered != 0 {
+		t.Fatalf("second pass = %+v, want nothing to do", rep)
+	}
+}
+
+func TestSyncFollowsANewAddress(t *testing.T) {
+	f := newFixture(t)
+	v1 := f.mustDeploy(t, "v1")
+	f.docker.set(v1.Container, func(c *Container) { c.IPs["net"] = "10.9.9.9" })
+	rep := f.sync(t)
+	if rep.Changed != 1 || rep.Rerouted != 2 {
+		t.Fatalf("report = %+v", rep)
+	}
+	want := map[string]string{"www.example.com": "10.9.9.9:8080", "api.example.com": "10.9.9.9:9090"}
+	if got := f.upstreams(); !equalMaps(got, want) {
+		t.Fatalf("routes = %v, want %v", got, want)
+	}
+	if a := f.store.instances[v1.Container].Address; a != "10.9.9.9" {
+		t.Fatalf("recorded address %s", a)
+	}
+}
+
+func TestSyncRepointsRoutesOfAVanishedContainer(t *testing.T) {
+	f := newFixture(t)
+	f.w.MaxInstances = 2
+	v1 := f.mustDeploy(t, "v1")
+	v2 := f.mustDeploy(t, "v2")
+	// Someone removes the serving container by hand.
+	f.docker.mu.Lock()
+	delete(f.docker.containers, v2.Container)
+	f.docker.mu.Unlock()
+	f.sync(t)
+	if got := f.routedContainers(); len(got) != 1 || !got[v1.Container] {
+		t.Fatalf("routes on %v, want on the remaining v1", got)
+	}
+	if st := f.store.instances[v2.Container].State; st != StateMissing {
+		t.Fatalf("record of the removed container is %q, want missing", st)
+	}
+}
+
+func TestSyncDoesNotRouteToAnUnhealthyContainer(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	f.store.wipe()
+	f.coord = NewLocalCoordinator(f.store, f.clock.Now)
+	f.engine = f.newEngine("a")
+	f.health = func(context.Context, string) error { return ErrUnhealthy }
+	if rep := f.sync(t); rep.Rerouted != 0 || rep.Adopted != 1 {
+		t.Fatalf("report = %+v, want adopted but not routed", rep)
+	}
+}
+
+func TestSyncTouchesNothingWhenDockerFails(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	upserts, routes := f.proxy.upserts, f.upstreams()
+	f.docker.listErr = errors.New("connection refused")
+	if _, err := f.engine.Sync(context.Background(), map[string]*labels.Workload{"web": f.w}); err == nil {
+		t.Fatal("sync succeeded without Docker")
+	}
+	if f.proxy.upserts != upserts || !equalMaps(f.upstreams(), routes) {
+		t.Fatal("proxy touched while Docker was unreachable")
+	}
+	for _, in := range f.store.instances {
+		if in.State != StateRunning {
+			t.Fatalf("record changed while Docker was unreachable: %+v", in)
+		}
+	}
+}
+
+// TestSyncDockerCallsDoNotGrowWithContainers counts the Docker API calls of
+// one pass with 3 and with 60 managed containers, at rest and with a
+// changed address: always the one list.
+func TestSyncDockerCallsDoNotGrowWithContainers(t *testing.T) {
+	for _, n := range []int{3, 60} {
+		t.Run(fmt.Sprint(n, " containers"), func(t *testing.T) {
+			f := newFixture(t)
+			f.w.Healthcheck = ""
+			ws := map[string]*labels.Workload{}
+			for i := range n {
+				w := *f.w
+				w.Name = fmt.Sprint("w", i)
+				ws[w.Name] = &w
+				if _, err := f.engine.Deploy(context.Background(), &w, Request{Workload: w.Name, Tag: "v1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steady := func(what string) {
+				t.Helper()
+				calls := f.docker.totalCalls()
+				if _, err := f.engine.Sync(context.Background(), ws); err != nil {
+					t.Fatal(err)
+				}
+				if got := f.docker.totalCalls() - calls; got != 1 {
+					t.Fatalf("%s: %d Docker calls in one pass over %d containers, want 1", what, got, n)
+				}
+			}
+			steady("at rest")
+			f.docker.set("c1", func(c *Container) { c.IPs["net"] = "10.1.2.3"; c.State, c.Running = "exited", false })
+			steady("after a change")
+			f.store.wipe()
+			steady("after the store lost everything")
+			if len(f.store.instances) != n {
+				t.Fatalf("%d records rebuilt, want %d", len(f.store.instances), n)
+			}
+		})
+	}
+}
+
+func TestSyncLeavesAWorkloadWithALiveDeployAlone(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	reached, release := blockAt(f.engine, StepHealthy)
+	done := f.deployAsync(f.engine, "v2")
+	<-reached
+	other := f.newEngine("b")
+	rep, err := other.Sync(context.Background(), map[string]*labels.Workload{"web": f.w})
+	if err != nil || rep.Recovered != 0 || rep.Adopted != 0 || len(rep.Busy) != 1 {
+		t.Fatalf("sync during a deploy = %+v, %v", rep, err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("the deploy failed after a concurrent sync: %v", err)
+	}
+}
+
+// BenchmarkSyncAtRest measures one reconcile pass with nothing to change,
+// in-memory fakes only: the planning cost per tick as containers grow.
+func BenchmarkSyncAtRest(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprint(n, " containers"), func(b *testing.B) {
+			f := newFixture(b)
+			f.w.Healthcheck = ""
+			ws := map[string]*labels.Workload{}
+			for i := range n {
+				w := *f.w
+				w.Name = fmt.Sprint("w", i)
+				ws[w.Name] = &w
+				if _, err := f.engine.Deploy(context.Background(), &w, Request{Workload: w.Name, Tag: "v1"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.engine.Sync(context.Background(), ws); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,122 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/redisstore"
+)
+
+// requireStore answers 503 while Redis does not answer (see storeUp).
+func (s *Sidecar) requireStore(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.storeUp(w, r); err != nil {
+			return err
+		}
+		return next(w, r)
+	}
+}
+
+// storeUp is a 503 error while Redis does not answer, so a registry
+// retries its delivery later instead of it being accepted and lost; the
+// data plane does not depend on Redis, routes stay as they are. A sidecar
+// built without a store (HTTP-layer unit tests) has nothing to check.
+func (s *Sidecar) storeUp(w http.ResponseWriter, r *http.Request) error {
+	if s.store == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		w.Header().Set("Retry-After", "5")
+		return errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
+	}
+	return nil
+}
+
+// workloadDeploys returns a workload's deploy history, newest first:
+// every deploy with its steps, timings, digest, epoch and outcome.
+// ?limit=N (1..HistoryLen, default 100) bounds it.
+func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	limit := int64(100)
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > redisstore.HistoryLen {
+			return errorf(http.StatusBadRequest, "limit "+strconv.Quote(v)+": want an integer from 1 to "+strconv.Itoa(redisstore.HistoryLen))
+		}
+		limit = n
+	}
+	all, err := s.store.Events(r.Context(), name, 0)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 && s.controllers.Workload(name) == nil {
+		return errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+	}
+	evs := deployer.Deploys(all) // deliveries are at /v1/workloads/{name}/events
+	evs = evs[:min(int64(len(evs)), limit)]
+	writeJSON(w, http.StatusOK, map[string]any{"workload": name, "deploys": evs})
+	return nil
+}
+
+// rollbackWorkload queues a deploy of the previous successful image digest
+// from the workload's history, blue-green like any deploy.
+func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	name := mux.Vars(r)["name"]
+	if s.controllers.Workload(name) == nil {
+		return errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+	}
+	history, err := s.store.Events(ctx, name, 0)
+	if err != nil {
+		return err
+	}
+	current, err := s.servingDigest(ctx, name)
+	if err != nil {
+		return err
+	}
+	target, ok := deployer.RollbackTarget(history, current)
+	if !ok {
+		return errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
+	}
+	req := deployer.RollbackRequest(name, target)
+	if err := s.queue.Submit(req); err != nil {
+		if errors.Is(err, deployer.ErrClosed) {
+			return errorf(http.StatusServiceUnavailable, err.Error())
+		}
+		return err
+	}
+	s.log.Info().Str(logkey.Workload, name).Str(logkey.Image, target.Image).Str(logkey.Digest, target.Digest).
+		Str(logkey.Source, "rollback").Msg("rollback queued")
+	writeJSON(w, http.StatusAccepted, map[string]string{
+		"workload": name, "image": target.Image, "tag": req.Tag, "digest": req.Digest, "from_deploy": target.Deploy, "current": current,
+	})
+	return nil
+}
+
+// servingDigest is the digest of the container the workload's routes point
+// at ("" when unknown).
+func (s *Sidecar) servingDigest(ctx context.Context, workload string) (string, error) {
+	routes, err := s.store.Routes(ctx, workload)
+	if err != nil || len(routes) == 0 {
+		return "", err
+	}
+	ins, err := s.store.Instances(ctx, workload)
+	if err != nil {
+		return "", err
+	}
+	for _, in := range ins {
+		if in.ID == routes[0].Container {
+			return in.Digest, nil
+		}
+	}
+	return "", nil
+}

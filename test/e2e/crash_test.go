@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testsvc"
+)
+
+// crashSteps are the step boundaries the sidecar is killed at, as the
+// test hook names them ("surplus" = after the watch, before the surplus
+// removal), with whether the routes had moved to the new container.
+var crashSteps = []struct {
+	hook     string
+	switched bool
+}{
+	{"pulled", false},
+	{"created", false},
+	{"started", false},
+	{"healthy", false},
+	{"switched", true},
+	{"surplus", true},
+}
+
+// TestCrashAtEveryStepBoundary kills the sidecar with SIGKILL at each step
+// boundary of a blue-green deploy (one run per boundary), restarts it, and
+// checks that after its lock expired and one reconcile pass ran the
+// workload has exactly one running container, recorded exactly, routed,
+// serving the version it should, with no unfinished deploy, while a
+// request loop through Caddy saw no failure throughout.
+func TestCrashAtEveryStepBoundary(t *testing.T) {
+	s := newStackServices(t, testsvc.Redis(t).URL)
+	rc := s.redisClient()
+	p := s.launch(procOpts{})
+	s.startController("a", s.controllerLabels(nil))
+	eventually(t, 10*time.Second, "workload declared", func() bool { return s.status().Declared })
+	s.push("v1")
+	s.waitServed("v1", 60*time.Second)
+	s.push("v2")
+	s.waitServed("v2", 60*time.Second)
+	s.waitConverged(p.url, rc, "v2", 30*time.Second)
+
+	load := startLoad(s)
+	serving, other := "v2", "v1"
+	var took []string
+	// Each restart after a kill already carries the hook for the next
+	// boundary; recovery is no deploy, so the hook does not touch it.
+	p.stop()
+	p.start(pauseEnv(crashSteps[0].hook))
+	for i, step := range crashSteps {
+		hookStep := step.hook
+		if hookStep == "surplus" {
+			hookStep = deployer.StepWatched
+		}
+		// Roll back (a deploy of the other version) and kill the sidecar
+		// where the hook stops it.
+		p.waitDeclared()
+		before := p.pausedCount(hookStep)
+		s.rollback(p.url)
+		p.waitPaused(hookStep, before)
+		p.kill()
+		killed := time.Now()
+
+		next := []string{}
+		if i+1 < len(crashSteps) {
+			next = pauseEnv(crashSteps[i+1].hook)
+		}
+		p.start(next)
+		want := serving
+		if step.switched {
+			want = other
+		}
+		s.waitConverged(p.url, rc, want, 30*time.Second)
+		took = append(took, step.hook+": "+time.Since(killed).Round(100*time.Millisecond).String())
+		if want != serving {
+			serving, other = other, serving
+		}
+
+		// History tells what recovery did, naming the step.
+		recovered := false
+		for _, ev := range s.deploys(p.url) {
+			if strings.Contains(ev.Note, `step "`+hookStep+`"`) && strings.HasPrefix(ev.Note, "recovered by ") {
+				recovered = true
+				wantOutcome := deployer.OutcomeRolledBack
+				if step.switched {
+					wantOutcome = deployer.OutcomeDeployed
+				}
+				if !strings.HasPrefix(ev.Outcome, wantOutcome) {
+					t.Errorf("crash after %s: recovery recorded %q, want %q", step.hook, ev.Outcome, wantOutcome)
+				}
+			}
+		}
+		if !recovered {
+			t.Errorf("crash %d after %s: no recovery in the history", i, step.hook)
+		}
+	}
+	sent, failed := load.stop()
+	t.Logf("kill -> restarted and converged (lock TTL 2s, reconcile every 1s): %v", took)
+	t.Logf("load through caddy across %d crashes: %d requests (%d slow 300 ms ones), %d failed", len(crashSteps), sent, load.slow.Load(), len(failed))
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests failed; first: %v", len(failed), sent, failed[:min(5, len(failed))])
+	}
+	if sent < 200 {
+		t.Errorf("only %d requests sent: the load loop did not run", sent)
+	}
+}
