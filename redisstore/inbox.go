@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,26 +174,90 @@ func (s *Store) EnsureInbox(ctx context.Context) error {
 	return nil
 }
 
-// ClaimInbox takes over every entry read but never acknowledged, by any
-// consumer (XAUTOCLAIM from the start, any idle time): after a crash,
-// these are the requests whose deploys may not have happened. Entries
-// deleted meanwhile are acknowledged away.
-func (s *Store) ClaimInbox(ctx context.Context, consumer string) ([]InboxEntry, error) {
-	var out []InboxEntry
-	start := "0-0"
-	for {
-		msgs, next, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: s.k.inbox(), Group: InboxGroup, Consumer: consumer, Start: start, Count: 100,
-		}).Result()
-		if err != nil {
-			return nil, fmt.Errorf("claim inbox: %w", err)
-		}
-		out = append(out, decodeEntries(msgs)...)
-		if next == "0-0" || next == "" {
-			return out, nil
-		}
-		start = next
+// Heartbeat marks consumer alive for ttl. A sidecar beats while its
+// inbox consumer runs; ClaimDead takes over only the entries of consumers
+// whose heartbeat lapsed, never those a live sibling is still deploying.
+func (s *Store) Heartbeat(ctx context.Context, consumer string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.k.consumer(consumer), "alive", ttl).Err(); err != nil {
+		return fmt.Errorf("inbox heartbeat: %w", err)
 	}
+	return nil
+}
+
+// ClaimDead takes over the entries read but never acknowledged by
+// consumers other than consumer whose heartbeat lapsed (a sidecar that
+// crashed, or was killed right after answering 202): these are requests
+// whose deploys may not have happened. The dead consumer is then removed
+// from the group.
+func (s *Store) ClaimDead(ctx context.Context, consumer string) ([]InboxEntry, error) {
+	consumers, err := s.rdb.XInfoConsumers(ctx, s.k.inbox(), InboxGroup).Result()
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: list consumers: %w", err)
+	}
+	var out []InboxEntry
+	for _, c := range consumers {
+		if c.Name == consumer {
+			continue
+		}
+		alive, err := s.rdb.Exists(ctx, s.k.consumer(c.Name)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("claim inbox: heartbeat of %s: %w", c.Name, err)
+		}
+		if alive > 0 {
+			continue
+		}
+		for c.Pending > 0 {
+			pending, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: s.k.inbox(), Group: InboxGroup, Start: "-", End: "+", Count: 100, Consumer: c.Name,
+			}).Result()
+			if err != nil {
+				return nil, fmt.Errorf("claim inbox: pending of %s: %w", c.Name, err)
+			}
+			if len(pending) == 0 {
+				break
+			}
+			ids := make([]string, len(pending))
+			for i, p := range pending {
+				ids[i] = p.ID
+			}
+			msgs, err := s.rdb.XClaim(ctx, &redis.XClaimArgs{
+				Stream: s.k.inbox(), Group: InboxGroup, Consumer: consumer, Messages: ids,
+			}).Result()
+			if err != nil {
+				return nil, fmt.Errorf("claim inbox: entries of %s: %w", c.Name, err)
+			}
+			out = append(out, decodeEntries(msgs)...)
+			// Entries deleted meanwhile are not returned: acknowledge them away.
+			got := make(map[string]bool, len(msgs))
+			for _, m := range msgs {
+				got[m.ID] = true
+			}
+			if gone := slices.DeleteFunc(ids, func(id string) bool { return got[id] }); len(gone) > 0 {
+				s.rdb.XAck(ctx, s.k.inbox(), InboxGroup, gone...)
+			}
+			c.Pending -= int64(len(pending))
+		}
+		s.rdb.XGroupDelConsumer(ctx, s.k.inbox(), InboxGroup, c.Name)
+	}
+	slices.SortFunc(out, func(a, b InboxEntry) int { return CompareIDs(a.ID, b.ID) })
+	return out, nil
+}
+
+// OwnPending returns the entries delivered to consumer but never
+// acknowledged: what this consumer name was doing when its process
+// stopped (a sidecar with a stable --instance-id restarting).
+func (s *Store) OwnPending(ctx context.Context, consumer string) ([]InboxEntry, error) {
+	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: InboxGroup, Consumer: consumer, Streams: []string{s.k.inbox(), "0"}, Count: 1000,
+	}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read own pending inbox entries: %w", err)
+	}
+	var out []InboxEntry
+	for _, st := range res {
+		out = append(out, decodeEntries(st.Messages)...)
+	}
+	return out, nil
 }
 
 // ReadInbox returns up to n entries never delivered to a consumer,

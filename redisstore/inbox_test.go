@@ -137,16 +137,24 @@ func TestInboxSurvivesAConsumerCrash(t *testing.T) {
 	must(t, err)
 	equal(t, "nothing new", len(none), 0)
 
-	// "first" crashed holding v2; a restarted sidecar claims it.
+	// "first" is alive (its heartbeat stands): nobody takes its v2.
 	s2 := newStore(t, srv, "")
 	must(t, s2.EnsureInbox(ctx))
-	claimed, err := s2.ClaimInbox(ctx, "second")
+	must(t, s.Heartbeat(ctx, "first", time.Minute))
+	claimed, err := s2.ClaimDead(ctx, "second")
+	must(t, err)
+	equal(t, "entries of a live consumer claimed", len(claimed), 0)
+
+	// "first" crashed holding v2: once its heartbeat lapses, it is claimed.
+	must(t, s.Heartbeat(ctx, "first", time.Millisecond))
+	time.Sleep(10 * time.Millisecond)
+	claimed, err = s2.ClaimDead(ctx, "second")
 	must(t, err)
 	if len(claimed) != 1 || claimed[0].Tag != "v2" || claimed[0].ID != got[1].ID {
 		t.Fatalf("claimed %+v, want v2", claimed)
 	}
 	must(t, s2.AckInbox(ctx, claimed[0].ID))
-	claimed, err = s2.ClaimInbox(ctx, "third")
+	claimed, err = s2.ClaimDead(ctx, "third")
 	must(t, err)
 	equal(t, "nothing pending", len(claimed), 0)
 	n, err := s2.InboxLen(ctx)

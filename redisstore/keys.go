@@ -37,6 +37,9 @@ func (k keys) events(workload string) string { return k.prefix + "events:" + wor
 // seq is a counter that only grows.
 func (k keys) seq(name string) string { return k.prefix + "seq:" + name }
 
+// consumer is an inbox consumer's heartbeat, with a TTL.
+func (k keys) consumer(name string) string { return k.prefix + "consumer:" + name }
+
 // inbox is the stream of accepted deploy requests not yet acknowledged
 // (the durable inbox), read through the consumer group InboxGroup.
 func (k keys) inbox() string { return k.prefix + "inbox" }

@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -32,9 +31,8 @@ func (h *hookState) repository(image string) string {
 }
 
 func newHookState(s *Sidecar) *hookState {
-	host, _ := os.Hostname()
 	return &hookState{
 		resolver: &registryapi.Resolver{Insecure: s.cfg.Hooks.InsecureRegistries},
-		inbox:    newInbox(s.store, s.queue.Submit, "sidecar-"+host, s.log),
+		inbox:    newInbox(s.store, s.queue.Submit, s.cfg.InstanceID, s.log),
 	}
 }

@@ -68,23 +68,44 @@ func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
 		!retry("create inbox consumer group", func() error { return in.store.EnsureInbox(ctx) }) {
 		return
 	}
-	var claimed []redisstore.InboxEntry
-	if !retry("claim unacknowledged inbox entries", func() (err error) {
-		claimed, err = in.store.ClaimInbox(ctx, in.consumer)
+	defer func() { // a clean stop hands what it did not finish to its siblings at once
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = in.store.Heartbeat(ctx, in.consumer, time.Millisecond)
+	}()
+	var own []redisstore.InboxEntry
+	if !retry("read own unacknowledged inbox entries", func() (err error) {
+		own, err = in.store.OwnPending(ctx, in.consumer)
 		return err
 	}) {
 		return
 	}
-	if len(claimed) > 0 {
-		in.log.Info().Int("entries", len(claimed)).Msg("resuming requests accepted before a restart")
+	if len(own) > 0 {
+		in.log.Info().Int("entries", len(own)).Msg("resuming requests accepted before a restart")
 	}
-	if !in.handle(ctx, claimed) {
+	if !in.handle(ctx, own) {
 		return
 	}
+	var lastClaim time.Time
 	for ctx.Err() == nil {
 		var entries []redisstore.InboxEntry
 		if !retry("read inbox", func() (err error) {
-			entries, err = in.store.ReadInbox(ctx, in.consumer, 100, time.Second)
+			if err := in.store.Heartbeat(ctx, in.consumer, heartbeatTTL); err != nil {
+				return err
+			}
+			if time.Since(lastClaim) >= claimEvery {
+				claimed, err := in.store.ClaimDead(ctx, in.consumer)
+				if err != nil {
+					return err
+				}
+				lastClaim = time.Now()
+				if len(claimed) > 0 {
+					in.log.Info().Int("entries", len(claimed)).Msg("resuming requests accepted before a restart (by a sidecar that stopped)")
+				}
+				entries = claimed
+			}
+			more, err := in.store.ReadInbox(ctx, in.consumer, 100, time.Second)
+			entries = append(entries, more...)
 			return err
 		}) {
 			return
@@ -94,6 +115,14 @@ func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
 		}
 	}
 }
+
+// A consumer beats every loop (at most a second apart, the read's block)
+// and is taken for dead heartbeatTTL after its last beat; every claimEvery
+// the entries of dead consumers are taken over.
+const (
+	heartbeatTTL = 5 * time.Second
+	claimEvery   = 2 * time.Second
+)
 
 // handle turns entries, in arrival order, into queued deploy requests.
 // Entries that cannot deploy (undecodable, or older than a push already

@@ -366,8 +366,12 @@ func (s *stack) pushDigest(tag string, env ...string) string {
 // event id, to the sidecar at base, and returns the status code.
 func (s *stack) notify(base, tag, digest string) int {
 	repo := strings.TrimPrefix(s.repo, s.registry.Host+"/")
-	body := fmt.Sprintf(`{"events":[{"id":"e2e-%d","action":"push","target":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":%q,"repository":%q,"tag":%q},"request":{"host":%q}}]}`,
-		time.Now().UnixNano(), digest, repo, tag, s.registry.Host)
+	// The event carries its push time, as the registry's do: a sidecar that
+	// takes over another's unfinished entries must not deploy an older push
+	// after a newer one.
+	now := time.Now()
+	body := fmt.Sprintf(`{"events":[{"id":"e2e-%d","timestamp":%q,"action":"push","target":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":%q,"repository":%q,"tag":%q},"request":{"host":%q}}]}`,
+		now.UnixNano(), now.UTC().Format(time.RFC3339Nano), digest, repo, tag, s.registry.Host)
 	d := delivery{ContentType: "application/vnd.docker.distribution.events.v1+json", Auth: "Bearer " + s.webhookToken, Body: []byte(body)}
 	return d.send(base + "/v1/hooks/distribution")
 }

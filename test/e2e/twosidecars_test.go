@@ -96,6 +96,9 @@ func TestTwoSidecarsShareOneRedis(t *testing.T) {
 		if current == fresh {
 			fresh = "v2"
 		}
+		// The two share one inbox: a live b could take the delivery sent to
+		// a. b stays away while a reads it, and comes back once a is frozen.
+		b.stop()
 		before := a.pausedCount(deployer.StepHealthy)
 		if code := s.notify(a.url, stale, digests[stale]); code != http.StatusAccepted {
 			t.Fatalf("delivery to a: %d", code)
@@ -103,7 +106,8 @@ func TestTwoSidecarsShareOneRedis(t *testing.T) {
 		a.waitPaused(deployer.StepHealthy, before)
 		a.freeze()
 		frozen := time.Now()
-		time.Sleep(3 * time.Second) // past the 2 s lock TTL
+		b.start(nil)
+		time.Sleep(time.Until(frozen.Add(3 * time.Second))) // past the 2 s lock TTL
 
 		if code := s.notify(b.url, fresh, digests[fresh]); code != http.StatusAccepted {
 			t.Fatalf("delivery to b: %d", code)
