@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
 var (
@@ -23,21 +24,11 @@ var (
 // applies a config before the admin call returns, so this normally passes
 // on the first attempt; it polls until ctx ends otherwise.
 func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
-	var last error
-	for {
-		err := p.check(ctx, r)
-		if err == nil {
-			return nil
-		}
-		if last == nil || ctx.Err() == nil {
-			last = err // keep the real mismatch, not the deadline that cut the last attempt
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("caddy: route %s (%s): %w", routeID(r), r.Host, last)
-		case <-time.After(50 * time.Millisecond):
-		}
+	err := proxyplug.Poll(ctx, 50*time.Millisecond, func(ctx context.Context) error { return p.check(ctx, r) })
+	if err != nil {
+		return fmt.Errorf("caddy: route %s (%s): %w", routeID(r), r.Host, err)
 	}
+	return nil
 }
 
 func (p *Plugin) check(ctx context.Context, r deployer.Route) error {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
 // metaRoute is the key in a proxy host's meta that marks it as the
@@ -203,27 +204,23 @@ func check(h host, r deployer.Route) error {
 
 // Verify reads r's host back until NPM serves it online on r.Upstream.
 func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
-	var last error
-	for {
-		h, found, err := p.find(ctx, r.Host)
-		switch {
-		case err != nil:
-		case !found:
-			err = fmt.Errorf("no proxy host for %s", r.Host)
-		default:
-			err = check(h, r)
-		}
-		if err == nil {
-			return nil
-		}
-		if last == nil || ctx.Err() == nil {
-			last = err // keep the real mismatch, not the deadline that cut the last attempt
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("npm: route %s (%s): %w", r.ID, r.Host, last)
-		case <-time.After(200 * time.Millisecond):
-		}
+	err := proxyplug.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) error { return p.verifyOnce(ctx, r) })
+	if err != nil {
+		return fmt.Errorf("npm: route %s (%s): %w", r.ID, r.Host, err)
+	}
+	return nil
+}
+
+// verifyOnce checks once that NPM holds r's host, online, forwarding to r.
+func (p *Plugin) verifyOnce(ctx context.Context, r deployer.Route) error {
+	h, found, err := p.find(ctx, r.Host)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("no proxy host for %s", r.Host)
+	default:
+		return check(h, r)
 	}
 }
 

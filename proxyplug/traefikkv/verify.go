@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
 // pollEvery is the pause between two verification attempts.
@@ -23,21 +24,11 @@ const pollEvery = 100 * time.Millisecond
 // a change after its providersThrottleDuration, 2s by default). It polls
 // until then and returns the last mismatch when ctx ends.
 func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
-	var last error
-	for {
-		err := p.check(ctx, r)
-		if err == nil {
-			return nil
-		}
-		if last == nil || ctx.Err() == nil {
-			last = err // keep the real mismatch, not the deadline that cut the last attempt
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("traefik-kv: route %s: %w", Name(r), last)
-		case <-time.After(pollEvery):
-		}
+	err := proxyplug.Poll(ctx, pollEvery, func(ctx context.Context) error { return p.check(ctx, r) })
+	if err != nil {
+		return fmt.Errorf("traefik-kv: route %s: %w", Name(r), err)
 	}
+	return nil
 }
 
 func (p *Plugin) check(ctx context.Context, r deployer.Route) error {

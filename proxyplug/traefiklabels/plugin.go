@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 	"github.com/tinyforge/tinyforge/proxyplug/traefikkv"
 )
 
@@ -126,21 +127,11 @@ func (p *Plugin) Verify(ctx context.Context, r deployer.Route) error {
 	if p.opts.API == "" {
 		return p.settle(ctx, r.Container)
 	}
-	var last error
-	for {
-		err := p.check(ctx, r)
-		if err == nil {
-			return nil
-		}
-		if last == nil || ctx.Err() == nil {
-			last = err // keep the real mismatch, not the deadline that cut the last attempt
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("traefik-labels: route %s: %w", traefikkv.Name(r), last)
-		case <-time.After(100 * time.Millisecond):
-		}
+	err := proxyplug.Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error { return p.check(ctx, r) })
+	if err != nil {
+		return fmt.Errorf("traefik-labels: route %s: %w", traefikkv.Name(r), err)
 	}
+	return nil
 }
 
 func (p *Plugin) settle(ctx context.Context, container string) error {
