@@ -54,7 +54,7 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 	testsvc.BuildImage(t, cli, img+":v1", map[string]string{"APP_VERSION": "v1"})
 	testsvc.BuildImage(t, cli, img+":v2", map[string]string{"APP_VERSION": "v2"})
 	workload, network := "web-"+testsvc.RunID, "tf-ngx-"+testsvc.RunID
-	removeWorkload(t, cli, workload, network)
+	testsvc.RemoveWorkload(t, cli, workload, network)
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(ctx, redis.URL, "tinyforge:")
 	must(t, err)

@@ -34,7 +34,7 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 	// Workload names are global on the Docker host: the deployer treats
 	// every container labelled with the name as the workload's.
 	workload := "web-" + testsvc.RunID
-	removeWorkload(t, cli, workload, network)
+	testsvc.RemoveWorkload(t, cli, workload, network)
 
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(ctx, redis.URL, "tinyforge:")
