@@ -191,6 +191,9 @@ func (s *Store) Heartbeat(ctx context.Context, consumer string, ttl time.Duratio
 // from the group.
 func (s *Store) ClaimDead(ctx context.Context, consumer string) ([]InboxEntry, error) {
 	consumers, err := s.rdb.XInfoConsumers(ctx, s.k.inbox(), InboxGroup).Result()
+	if noGroup(err) {
+		return nil, nil // nothing pending: Redis lost the inbox; ReadInbox recreates it
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox: list consumers: %w", err)
 	}
@@ -250,6 +253,9 @@ func (s *Store) OwnPending(ctx context.Context, consumer string) ([]InboxEntry, 
 	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: InboxGroup, Consumer: consumer, Streams: []string{s.k.inbox(), "0"}, Count: 1000,
 	}).Result()
+	if noGroup(err) {
+		return nil, s.EnsureInbox(ctx)
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read own pending inbox entries: %w", err)
 	}
@@ -268,6 +274,12 @@ func (s *Store) ReadInbox(ctx context.Context, consumer string, n int64, block t
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
+	}
+	if noGroup(err) {
+		// Redis lost the stream and its group (a flush, a restart without
+		// persistence): recreate them, so what is accepted from now on is
+		// read, and read again.
+		return nil, s.EnsureInbox(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read inbox: %w", err)
@@ -337,4 +349,10 @@ func CompareIDs(a, b string) int {
 		}
 	}
 	return 0
+}
+
+// noGroup reports Redis answering that the inbox stream or its consumer
+// group does not exist (NOGROUP; XINFO says "no such key").
+func noGroup(err error) bool {
+	return err != nil && (strings.HasPrefix(err.Error(), "NOGROUP") || strings.Contains(err.Error(), "no such key"))
 }

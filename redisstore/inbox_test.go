@@ -206,3 +206,31 @@ func TestCompareIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestInboxOutlivesAFlush: when Redis loses the stream and its group, the
+// next read recreates them and what is accepted afterwards is read.
+func TestInboxOutlivesAFlush(t *testing.T) {
+	ctx := context.Background()
+	srv := testsvc.Redis(t)
+	s := newStore(t, srv, "")
+	must(t, s.EnsureInbox(ctx))
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	must(t, c.FlushAll(ctx).Err())
+
+	got, err := s.ReadInbox(ctx, "c1", 10, 50*time.Millisecond)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("read after the flush = %v, %v; want nothing and no error", got, err)
+	}
+	claimed, err := s.ClaimDead(ctx, "c1")
+	if err != nil || len(claimed) != 0 {
+		t.Fatalf("claim after the flush = %v, %v", claimed, err)
+	}
+	_, err = s.Accept(ctx, time.Hour, []redisstore.Intake{intake("after", entry("web", "v3"))}, nil)
+	must(t, err)
+	got, err = s.ReadInbox(ctx, "c1", 10, 50*time.Millisecond)
+	must(t, err)
+	if len(got) != 1 || got[0].Tag != "v3" {
+		t.Fatalf("read after a flush and a new delivery = %+v, want v3", got)
+	}
+}

@@ -39,14 +39,14 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 		st := &workloadStatus{Config: workloads[name], Busy: s.queue.Busy(name)}
 		var err error
 		if st.Instances, err = s.store.Instances(ctx, name); err != nil {
-			return err
+			return storeDown(err)
 		}
 		if st.Routes, err = s.store.Routes(ctx, name); err != nil {
-			return err
+			return storeDown(err)
 		}
 		history, err := s.store.Events(ctx, name, 100)
 		if err != nil {
-			return err
+			return storeDown(err)
 		}
 		deploys := deployer.Deploys(history) // deliveries: /v1/workloads/{name}/events
 		st.History = deploys[:min(10, len(deploys))]
@@ -73,4 +73,10 @@ func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"workload": name, "queued": "teardown"})
 	return nil
+}
+
+// storeDown is the answer when Redis fails a read: 503, so the caller
+// retries, rather than a 500 that reads as a bug.
+func storeDown(err error) error {
+	return errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
 }

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +27,17 @@ var crashSteps = []struct {
 	{"surplus", true},
 }
 
+// crashRounds is how many times each boundary is crashed at: 2 in CI,
+// more with TINYFORGE_CRASH_ROUNDS=N for a longer soak.
+func crashRounds() int {
+	if n, err := strconv.Atoi(os.Getenv("TINYFORGE_CRASH_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
 // TestCrashAtEveryStepBoundary kills the sidecar with SIGKILL at each step
-// boundary of a blue-green deploy (one run per boundary), restarts it, and
+// boundary of a blue-green deploy (crashRounds runs per boundary), restarts it, and
 // checks that after its lock expired and one reconcile pass ran the
 // workload has exactly one running container, recorded exactly, routed,
 // serving the version it should, with no unfinished deploy, while a
@@ -47,9 +59,10 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	var took []string
 	// Each restart after a kill already carries the hook for the next
 	// boundary; recovery is no deploy, so the hook does not touch it.
+	plan := slices.Repeat(crashSteps, crashRounds())
 	p.stop()
-	p.start(pauseEnv(crashSteps[0].hook))
-	for i, step := range crashSteps {
+	p.start(pauseEnv(plan[0].hook))
+	for i, step := range plan {
 		hookStep := step.hook
 		if hookStep == "surplus" {
 			hookStep = deployer.StepWatched
@@ -64,8 +77,8 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 		killed := time.Now()
 
 		next := []string{}
-		if i+1 < len(crashSteps) {
-			next = pauseEnv(crashSteps[i+1].hook)
+		if i+1 < len(plan) {
+			next = pauseEnv(plan[i+1].hook)
 		}
 		p.start(next)
 		want := serving
@@ -98,7 +111,7 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	}
 	sent, failed := load.stop()
 	t.Logf("kill -> restarted and converged (lock TTL 2s, reconcile every 1s): %v", took)
-	t.Logf("load through caddy across %d crashes: %d requests (%d slow 300 ms ones), %d failed", len(crashSteps), sent, load.slow.Load(), len(failed))
+	t.Logf("load through caddy across %d crashes: %d requests (%d slow 300 ms ones), %d failed", len(plan), sent, load.slow.Load(), len(failed))
 	if len(failed) > 0 {
 		t.Errorf("%d of %d requests failed; first: %v", len(failed), sent, failed[:min(5, len(failed))])
 	}

@@ -305,7 +305,10 @@ func (s *stack) converged(base string, rc *redis.Client, version string) (bool, 
 	if n := s.openJournals(rc); n != 0 {
 		return false, fmt.Sprintf("%d open journals", n)
 	}
-	st := s.statusAt(base)
+	st, code := s.tryStatusAt(base)
+	if code != http.StatusOK {
+		return false, fmt.Sprintf("GET /v1/workloads answered %d", code)
+	}
 	if len(st.Instances) != 1 || st.Instances[0].ID != cs[0].ID {
 		return false, fmt.Sprintf("records %v, want only %s", st.Instances, cs[0].ID[:12])
 	}
@@ -327,13 +330,22 @@ func (s *stack) converged(base string, rc *redis.Client, version string) (bool, 
 // statusAt is status() against any sidecar of the stack.
 func (s *stack) statusAt(base string) workloadStatus {
 	s.t.Helper()
+	st, code := s.tryStatusAt(base)
+	if code != http.StatusOK {
+		s.t.Fatalf("GET /v1/workloads: %d", code)
+	}
+	return st
+}
+
+// tryStatusAt is statusAt returning the status code instead of failing:
+// 503 is a fine answer while Redis is away.
+func (s *stack) tryStatusAt(base string) (workloadStatus, int) {
+	s.t.Helper()
 	var out struct {
 		Workloads map[string]workloadStatus `json:"workloads"`
 	}
-	if code := s.apiAt(base, http.MethodGet, "/v1/workloads", &out); code != http.StatusOK {
-		s.t.Fatalf("GET /v1/workloads: %d", code)
-	}
-	return out.Workloads[s.workload]
+	code := s.apiAt(base, http.MethodGet, "/v1/workloads", &out)
+	return out.Workloads[s.workload], code
 }
 
 // waitConverged waits until converged holds and returns how long it took.
