@@ -65,7 +65,9 @@ func TestPullFromRegistry(t *testing.T) {
 		t.Fatal("push reported no digest")
 	}
 
-	if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{}); err != nil {
+	// Prune the build's intermediate images too: the image pulled back has
+	// no parent link, so its cleanup could not reach them.
+	if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil {
 		t.Fatalf("remove local tag: %v", err)
 	}
 	if _, err := cli.ImageInspect(ctx, ref); !cerrdefs.IsNotFound(err) {
