@@ -1,12 +1,10 @@
 package caddy
 
 import (
-	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
 // The JSON shapes written to Caddy: only the fields the plugin sets.
@@ -79,18 +77,5 @@ func routeID(r deployer.Route) string {
 // time: it loads any dial string ("no-port", "http://x:1") and any host, so a
 // bad route would be a live route answering 502 to every request.
 func validate(r deployer.Route) error {
-	if r.Host == "" || strings.ContainsAny(r.Host, " \t\r\n/") {
-		return fmt.Errorf("invalid host %q", r.Host)
-	}
-	host, port, err := net.SplitHostPort(r.Upstream)
-	if err != nil {
-		return fmt.Errorf("invalid upstream %q: %w", r.Upstream, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("invalid upstream %q: port must be 1-65535", r.Upstream)
-	}
-	if host == "" || strings.ContainsAny(host, " /{}") {
-		return fmt.Errorf("invalid upstream %q: want host:port", r.Upstream)
-	}
-	return nil
+	return proxyplug.CheckRoute(r, " \t\r\n/", " /{}")
 }

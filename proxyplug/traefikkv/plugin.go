@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
 // Options configure the plugin.
@@ -246,18 +245,5 @@ func (p *Plugin) write(ctx context.Context, del []string, set map[string]string,
 // validate rejects a route Traefik would load and then fail on, or whose
 // rule would break out of Host(`...`).
 func validate(r deployer.Route) error {
-	if r.Host == "" || strings.ContainsAny(r.Host, " \t\r\n/`()") {
-		return fmt.Errorf("invalid host %q", r.Host)
-	}
-	host, port, err := net.SplitHostPort(r.Upstream)
-	if err != nil {
-		return fmt.Errorf("invalid upstream %q: %w", r.Upstream, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("invalid upstream %q: port must be 1-65535", r.Upstream)
-	}
-	if host == "" || strings.ContainsAny(host, " /") {
-		return fmt.Errorf("invalid upstream %q: want host:port", r.Upstream)
-	}
-	return nil
+	return proxyplug.CheckRoute(r, " \t\r\n/`()", " /")
 }
