@@ -35,6 +35,10 @@ type Plan struct {
 	Claim  bool
 	Add    []Change
 	Delete []Change
+	// Have is what the name held when the plan was made; providers that
+	// can make a change conditional (RFC 2136 prerequisites) make it
+	// conditional on the name still holding exactly that.
+	Have Records
 }
 
 // Empty reports whether the zone already matches.
@@ -59,7 +63,7 @@ func PlanEnsure(want Record, have Records) (Plan, error) {
 	if !mine && (len(have.A) > 0 || len(have.AAAA) > 0) {
 		return Plan{}, &ConflictError{FQDN: fqdn, Reason: "records not created by tinyforge", Existing: have.Strings()}
 	}
-	p := Plan{FQDN: fqdn, Owner: want.Owner.TXT(), Claim: !mine}
+	p := Plan{FQDN: fqdn, Owner: want.Owner.TXT(), Claim: !mine, Have: have}
 	if !mine {
 		p.Add = append(p.Add, Change{TypeTXT, p.Owner})
 	}
@@ -78,7 +82,7 @@ func PlanRemove(fqdn string, owner Owner, have Records) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p := Plan{FQDN: fqdn, Owner: owner.TXT()}
+	p := Plan{FQDN: fqdn, Owner: owner.TXT(), Have: have}
 	if !mine {
 		if len(have.A) > 0 || len(have.AAAA) > 0 || have.CNAME != "" {
 			return Plan{}, &ConflictError{FQDN: fqdn, Reason: "records not created by tinyforge", Existing: have.Strings()}
