@@ -29,8 +29,9 @@ func (s *Sidecar) githubHook(w http.ResponseWriter, r *http.Request) error {
 	return s.parsed(w, r, sourceGitHub, r.Header.Get("X-GitHub-Delivery"), pushes, err)
 }
 
-// giteaHook takes Gitea and Forgejo package events, signed with a bare
-// hex HMAC-SHA256 in X-Gitea-Signature or X-Forgejo-Signature.
+// giteaHook takes Gitea and Forgejo package events, JSON or form-encoded,
+// signed with a bare hex HMAC-SHA256 of the JSON payload in
+// X-Gitea-Signature or X-Forgejo-Signature.
 func (s *Sidecar) giteaHook(w http.ResponseWriter, r *http.Request) error {
 	secret := s.cfg.hookSecret(sourceGitea)
 	if secret == "" {
@@ -46,7 +47,7 @@ func (s *Sidecar) giteaHook(w http.ResponseWriter, r *http.Request) error {
 		}
 		return r.Header.Get("X-Gitea-" + name)
 	}
-	if !webhook.CheckHMACSHA256(body, secret, header("Signature")) {
+	if !webhook.CheckGiteaSignature(r.Header.Get("Content-Type"), body, secret, header("Signature")) {
 		return s.reject(r, sourceGitea, http.StatusUnauthorized, "missing or wrong X-Gitea-Signature / X-Forgejo-Signature")
 	}
 	pushes, err := webhook.ParseGitea(header("Event"), r.Header.Get("Content-Type"), body)

@@ -61,3 +61,18 @@ func CheckHMACSHA256(body []byte, secret, signature string) bool {
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
 }
+
+// CheckGiteaSignature verifies the X-Gitea-Signature or X-Forgejo-Signature
+// of a delivery. Gitea and Forgejo sign the JSON payload before they encode
+// it, so a form delivery (payload=<url-encoded JSON>) is checked over its
+// decoded "payload" field, not over the bytes received; a JSON delivery is
+// checked over its body. The signed bytes are the very document ParseGitea
+// reads (both go through jsonPayload), so nothing unsigned is parsed. A body
+// jsonPayload refuses is checked as it came.
+func CheckGiteaSignature(contentType string, body []byte, secret, signature string) bool {
+	signed, err := jsonPayload("gitea event", contentType, body)
+	if err != nil {
+		signed = body
+	}
+	return CheckHMACSHA256(signed, secret, signature)
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -97,6 +98,40 @@ func TestCheckHMACSHA256(t *testing.T) {
 		if ok := CheckHMACSHA256(tt.body, tt.secret, tt.sig); ok != tt.ok {
 			t.Errorf("%s: CheckHMACSHA256 = %v, want %v", tt.name, ok, tt.ok)
 		}
+	}
+}
+
+// TestCheckGiteaSignature signs as Gitea and Forgejo do
+// (services/webhook/deliver.go): the HMAC covers the JSON payload, which
+// a form delivery carries url-encoded in its "payload" field.
+func TestCheckGiteaSignature(t *testing.T) {
+	payload := []byte(`{"action":"created","package":{"name":"web"}}`)
+	form := []byte(url.Values{"payload": {string(payload)}}.Encode())
+	sig := hmacHex("s3cret", payload)
+	tests := []struct {
+		name, contentType, sig string
+		body                   []byte
+		ok                     bool
+	}{
+		{"json", "application/json", sig, payload, true},
+		{"no content type is json", "", sig, payload, true},
+		{"form, signed over the payload", mediaForm, sig, form, true},
+		{"form with charset", mediaForm + "; charset=utf-8", sig, form, true},
+		{"form, signed over the raw body", mediaForm, hmacHex("s3cret", form), form, false},
+		{"form, wrong signature", mediaForm, hmacHex("other", payload), form, false},
+		{"form, payload changed", mediaForm, sig, []byte(url.Values{"payload": {string(payload) + " "}}.Encode()), false},
+		{"json sent as a form is checked over its body", mediaForm, hmacHex("s3cret", payload), payload, true},
+		{"json, signed over its form encoding", "application/json", hmacHex("s3cret", form), payload, false},
+		{"unsupported type is checked over the body", "text/plain", sig, payload, true},
+		{"form, empty signature", mediaForm, "", form, false},
+	}
+	for _, tt := range tests {
+		if ok := CheckGiteaSignature(tt.contentType, tt.body, "s3cret", tt.sig); ok != tt.ok {
+			t.Errorf("%s: CheckGiteaSignature = %v, want %v", tt.name, ok, tt.ok)
+		}
+	}
+	if CheckGiteaSignature(mediaForm, form, "", hmacHex("", payload)) {
+		t.Error("an empty secret matched")
 	}
 }
 

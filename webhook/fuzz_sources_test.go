@@ -3,6 +3,7 @@ package webhook
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"testing"
 )
 
@@ -29,6 +30,7 @@ func FuzzParseGitHub(f *testing.F) {
 func FuzzParseGitea(f *testing.F) {
 	f.Add("package", "application/json", readSample(f, "gitea-package-created.json"))
 	f.Add("package", "application/json", readSample(f, "gitea-package-digest-version.json"))
+	f.Add("package", "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(readSample(f, "gitea-package-created.json")))))
 	f.Add("package", "", []byte(`{"action":"created","package":{"type":"container","name":"a","version":"v","html_url":"//h","owner":{"login":"o"}}}`))
 	f.Fuzz(func(t *testing.T, event, contentType string, body []byte) {
 		pushes, err := ParseGitea(event, contentType, body)
@@ -40,6 +42,7 @@ func FuzzParseHarbor(f *testing.F) {
 	f.Add("application/json", readSample(f, "harbor-push-artifact.json"))
 	f.Add(CloudEventsJSON, readSample(f, "harbor-push-artifact-cloudevents.json"))
 	f.Add("application/json", readSample(f, "harbor-pull-artifact.json"))
+	f.Add("application/x-www-form-urlencoded", []byte("payload=%7B%7D"))
 	f.Add("", []byte(`{"specversion":null,"type":"PUSH_ARTIFACT","event_data":{"resources":[{"tag":"v1","resource_url":"/"}],"repository":{"repo_full_name":"a"}}}`))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		pushes, err := ParseHarbor(contentType, body)

@@ -53,7 +53,7 @@ type harborCloudEvent struct {
 // no event id, so the hash of the body stands in for one: Harbor's
 // retries resend the same bytes.
 func ParseHarbor(contentType string, body []byte) ([]Push, error) {
-	payload, err := jsonPayload("harbor event", contentType, body)
+	payload, err := jsonBody(contentType, body)
 	if err != nil {
 		return nil, err
 	}

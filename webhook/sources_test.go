@@ -124,7 +124,7 @@ func TestParseGitHub(t *testing.T) {
 			parse: func() ([]Push, error) {
 				return ParseGitHub("package", "application/x-www-form-urlencoded", []byte("a=b"))
 			}},
-		{name: "xml", err: `unsupported content type "application/xml"`,
+		{name: "xml", err: `unsupported content type "application/xml" (want application/json or application/x-www-form-urlencoded)`,
 			parse: func() ([]Push, error) { return ParseGitHub("package", "application/xml", published) }},
 		{name: "no container metadata", err: "decode github package event: package hello-web has no package_version.container_metadata",
 			parse: func() ([]Push, error) {
@@ -233,8 +233,12 @@ func TestParseHarbor(t *testing.T) {
 			parse: func() ([]Push, error) {
 				return ParseHarbor("application/json", []byte(strings.Replace(string(def), "1749651607", `"yesterday"`, 1)))
 			}},
-		{name: "text", err: `unsupported content type "text/plain"`,
+		{name: "text", err: `unsupported content type "text/plain" (want application/json or application/cloudevents+json)`,
 			parse: func() ([]Push, error) { return ParseHarbor("text/plain", def) }},
+		{name: "form: harbor sends only json", err: `unsupported content type "application/x-www-form-urlencoded"`,
+			parse: func() ([]Push, error) {
+				return ParseHarbor("application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(def))))
+			}},
 		{name: "empty", err: "decode harbor event: empty body",
 			parse: func() ([]Push, error) { return ParseHarbor("application/json", []byte("  ")) }},
 	})
