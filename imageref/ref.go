@@ -30,9 +30,6 @@ func parse(s, shown string) (Ref, error) {
 	}
 	named, err := reference.ParseNormalizedNamed(foldHubAlias(s))
 	if err != nil {
-		if errors.Is(err, reference.ErrReferenceInvalidFormat) {
-			return Ref{}, fmt.Errorf("image %q: %w (want %s, then :tag or @digest)", shown, err, RepositoryRule)
-		}
 		return Ref{}, fmt.Errorf("image %q: %w", shown, err)
 	}
 	r := Ref{Host: CanonicalHost(reference.Domain(named)), Path: reference.Path(named)}
