@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // Validate reports every problem of the settings and of every workload at
@@ -34,24 +36,9 @@ func (c *Controller) Validate() error {
 // *Error), so a user fixes a controller in one round.
 func (w *Workload) Validate() error { return errors.Join(w.problems()...) }
 
-var (
-	// dnsLabel is what a workload name must be: it ends up in container
-	// names, host names and Redis keys.
-	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	// tagPattern is the Docker tag grammar.
-	tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	// repoPattern is the Docker repository grammar (distribution/reference):
-	// an optional registry host[:port]/ then lowercase path components.
-	repoPattern = func() *regexp.Regexp {
-		const (
-			alnum     = `[a-z0-9]+`
-			component = alnum + `(?:(?:[._]|__|-+)` + alnum + `)*`
-			hostPart  = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
-			host      = `(?:` + hostPart + `(?:\.` + hostPart + `)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?`
-		)
-		return regexp.MustCompile(`^(?:` + host + `/)?` + component + `(?:/` + component + `)*$`)
-	}()
-)
+// dnsLabel is what a workload name must be: it ends up in container
+// names, host names and Redis keys.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // problems lists every problem of the workload, each naming its label.
 func (w *Workload) problems() []error {
@@ -87,8 +74,8 @@ func (w *Workload) problems() []error {
 	if w.HealthTimeout < 0 {
 		bad(prefix+".healthTimeout", w.HealthTimeout.String(), "%s is negative", w.HealthTimeout)
 	}
-	if w.DefaultTag != "" && !tagPattern.MatchString(w.DefaultTag) {
-		bad(prefix+".defaultTag", w.DefaultTag, "%q is not a valid image tag (up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')", w.DefaultTag)
+	if w.DefaultTag != "" && !imageref.ValidTag(w.DefaultTag) {
+		bad(prefix+".defaultTag", w.DefaultTag, "%q is not a valid image tag (%s)", w.DefaultTag, imageref.TagRule)
 	}
 	if w.MaxInstances < 0 {
 		bad(prefix+".maxInstances", strconv.Itoa(w.MaxInstances), "%d is negative (0 and 1 both mean strict blue-green)", w.MaxInstances)
@@ -98,7 +85,7 @@ func (w *Workload) problems() []error {
 	}
 	if _, err := tagMatcher(w.Tags); err != nil {
 		bad(prefix+".tags", w.Tags, "%s", err)
-	} else if w.DefaultTag != "" && tagPattern.MatchString(w.DefaultTag) && !w.AllowsTag(w.DefaultTag) {
+	} else if w.DefaultTag != "" && imageref.ValidTag(w.DefaultTag) && !w.AllowsTag(w.DefaultTag) {
 		bad(prefix+".defaultTag", w.DefaultTag, "%q is not allowed by tags %q, so it could never deploy", w.DefaultTag, w.Tags)
 	}
 	if cpu := w.CPULimit; cpu != 0 && !(cpu >= MinCPULimit && cpu <= MaxCPULimit) {
@@ -171,8 +158,9 @@ func imageProblem(image string) string {
 		return fmt.Sprintf("%q has a digest: give the repository only; the tag comes from the webhook or defaultTag", image)
 	case strings.Contains(image[strings.LastIndex(image, "/")+1:], ":"):
 		return fmt.Sprintf("%q has a tag: give the repository only and put the tag in defaultTag", image)
-	case len(image) > 255 || !repoPattern.MatchString(image):
-		return fmt.Sprintf("%q is not a valid image repository: [host[:port]/]path, path components in lowercase letters, digits and . _ -", image)
+	}
+	if _, err := imageref.Parse(image); err != nil || len(image) > 255 {
+		return fmt.Sprintf("%q is not a valid image repository: %s", image, imageref.RepositoryRule)
 	}
 	return ""
 }

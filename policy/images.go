@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/distribution/reference"
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // Images is the --allowed-images list: registries and repository prefixes
@@ -31,30 +31,20 @@ func ParseImages(entries []string) (Images, error) {
 		}
 		im.raw = append(im.raw, e)
 		trimmed := strings.TrimSuffix(e, "/")
-		if isHost(trimmed) {
-			im.hosts = append(im.hosts, canonicalHost(trimmed))
+		if imageref.IsHost(trimmed) {
+			im.hosts = append(im.hosts, imageref.CanonicalHost(trimmed))
 			continue
 		}
-		named, err := reference.ParseNormalizedNamed(trimmed)
+		ref, err := imageref.Parse(trimmed)
 		if err != nil {
-			return Images{}, fmt.Errorf("allowed image %q: %w", e, err)
+			return Images{}, fmt.Errorf("allowed images: %w", err)
 		}
-		if !reference.IsNameOnly(named) {
+		if !ref.NameOnly() {
 			return Images{}, fmt.Errorf("allowed image %q: name a registry or repository, without tag or digest", e)
 		}
-		im.prefixes = append(im.prefixes, normalName(named))
+		im.prefixes = append(im.prefixes, ref.Repository())
 	}
 	return im, nil
-}
-
-// isHost reports whether an entry without a path names a registry host:
-// it has a dot or a port, or is localhost (the rule Docker uses for the
-// first component of a reference).
-func isHost(s string) bool {
-	if strings.Contains(s, "/") {
-		return false
-	}
-	return strings.ContainsAny(s, ".:") || s == "localhost" || strings.HasPrefix(s, "[")
 }
 
 // ErrImageNotAllowed: the image is outside --allowed-images.
@@ -62,17 +52,16 @@ var ErrImageNotAllowed = errors.New("not allowed by --allowed-images")
 
 // Allows checks an image reference (with or without tag or digest).
 func (im Images) Allows(ref string) error {
-	named, err := reference.ParseNormalizedNamed(ref)
+	r, err := imageref.Parse(ref)
 	if err != nil {
-		return fmt.Errorf("image %q: %w", ref, err)
+		return err
 	}
 	if len(im.raw) == 0 {
 		return nil
 	}
-	name := normalName(named)
-	host := canonicalHost(reference.Domain(named))
+	name := r.Repository()
 	for _, h := range im.hosts {
-		if host == h {
+		if r.Host == h {
 			return nil
 		}
 	}
@@ -89,20 +78,3 @@ func (im Images) Empty() bool { return len(im.raw) == 0 }
 
 // String lists the entries as given.
 func (im Images) String() string { return strings.Join(im.raw, ",") }
-
-// canonicalHost lower-cases a registry host and folds Docker Hub's
-// aliases into docker.io, the domain references normalise to.
-func canonicalHost(h string) string {
-	h = strings.ToLower(h)
-	switch h {
-	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		return "docker.io"
-	}
-	return h
-}
-
-// normalName is the fully qualified repository name with its host in
-// canonical form: hosts are case-insensitive, paths are lower case already.
-func normalName(n reference.Named) string {
-	return canonicalHost(reference.Domain(n)) + "/" + reference.Path(n)
-}

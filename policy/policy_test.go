@@ -48,6 +48,14 @@ func TestImages(t *testing.T) {
 	if err := hubless.Allows("Bad..Ref"); err == nil || errors.Is(err, ErrImageNotAllowed) {
 		t.Errorf("invalid ref = %v, want a parse error", err)
 	}
+	// Every Docker Hub alias names the same repositories, official images
+	// included: registry-1.docker.io/nginx is docker.io/library/nginx.
+	official, _ := ParseImages([]string{"nginx"})
+	for _, ref := range []string{"registry-1.docker.io/nginx", "registry.hub.docker.com/library/nginx:1.27"} {
+		if err := official.Allows(ref); err != nil {
+			t.Errorf("Allows(%q) with [nginx] = %v", ref, err)
+		}
+	}
 	var all Images
 	if err := all.Allows("anything/at:all"); err != nil || !all.Empty() {
 		t.Errorf("empty list refuses: %v", err)

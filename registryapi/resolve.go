@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // ErrNotFound is returned (wrapped) when the registry has no manifest for
@@ -52,23 +52,19 @@ var defaultClient = &http.Client{Timeout: 10 * time.Second}
 // get the anonymous (or credentialed) token dance of the distribution
 // token spec; Basic challenges get the credentials, when there are any.
 func (r *Resolver) Digest(ctx context.Context, image, tag string) (string, error) {
-	named, err := reference.ParseNormalizedNamed(image)
+	ref, err := imageref.Parse(image)
 	if err != nil {
 		return "", fmt.Errorf("resolve %s:%s: %w", image, tag, err)
 	}
-	if _, err := reference.WithTag(reference.TrimNamed(named), tag); err != nil {
-		return "", fmt.Errorf("resolve %s:%s: %w", image, tag, err)
+	if !imageref.ValidTag(tag) {
+		return "", fmt.Errorf("resolve %s:%s: tag %q is not valid: %s", image, tag, tag, imageref.TagRule)
 	}
-	host, path := reference.Domain(named), reference.Path(named)
-	apiHost := host
-	if host == "docker.io" {
-		apiHost = "registry-1.docker.io"
-	}
+	host, path := ref.Host, ref.Path
 	scheme := "https"
 	if r.insecure(host) {
 		scheme = "http"
 	}
-	url := scheme + "://" + apiHost + "/v2/" + path + "/manifests/" + tag
+	url := scheme + "://" + imageref.APIHost(host) + "/v2/" + path + "/manifests/" + tag
 	what := host + "/" + path + ":" + tag
 
 	resp, err := r.do(ctx, http.MethodHead, url, "")
@@ -162,9 +158,10 @@ func (r *Resolver) client() *http.Client {
 }
 
 // insecure reports whether host is reached over plain HTTP: loopback
-// hosts always (as Docker treats them), and the configured ones.
+// hosts always (as Docker treats them), and the configured ones (in any
+// case, Docker Hub aliases folded, as image hosts are).
 func (r *Resolver) insecure(host string) bool {
-	if slices.Contains(r.Insecure, host) {
+	if slices.ContainsFunc(r.Insecure, func(h string) bool { return imageref.CanonicalHost(h) == host }) {
 		return true
 	}
 	h := host

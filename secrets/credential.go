@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // Credential is what a pull sends to a registry. Its String and GoString
@@ -21,7 +23,7 @@ func (c Credential) GoString() string { return c.String() }
 
 // Credential opens the registry credentials stored as name for a pull from
 // imageHost (the registry host of the image reference, as
-// reference.Domain gives it). Credentials are only ever sent to the host
+// imageref.Parse gives it). Credentials are only ever sent to the host
 // they were stored for: a mismatch is an error, not an anonymous pull.
 func (v *Vault) Credential(ctx context.Context, name, imageHost string) (Credential, error) {
 	r, err := v.Store.GetRegistry(ctx, name)
@@ -35,8 +37,8 @@ func (v *Vault) Credential(ctx context.Context, name, imageHost string) (Credent
 	if err != nil {
 		return Credential{}, fmt.Errorf("registry credentials %q: %w", name, err)
 	}
-	if canonicalHost(imageHost) != host {
-		return Credential{}, fmt.Errorf("registry credentials %q are for %s, not for images on %s", name, host, canonicalHost(imageHost))
+	if imageref.CanonicalHost(imageHost) != host {
+		return Credential{}, fmt.Errorf("registry credentials %q are for %s, not for images on %s", name, host, imageref.CanonicalHost(imageHost))
 	}
 	token, err := v.Keys.Open(r.Token, registryContext(name))
 	if err != nil {
@@ -63,16 +65,5 @@ func RegistryHost(raw string) (string, error) {
 	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("registry URL %q: want a host[:port], optionally with http(s):// and a path", raw)
 	}
-	return canonicalHost(u.Host), nil
-}
-
-// canonicalHost lower-cases a registry host and folds Docker Hub's
-// aliases into docker.io, as the engine does.
-func canonicalHost(h string) string {
-	h = strings.ToLower(h)
-	switch h {
-	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		return "docker.io"
-	}
-	return h
+	return imageref.CanonicalHost(u.Host), nil
 }

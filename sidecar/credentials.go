@@ -3,10 +3,10 @@ package sidecar
 import (
 	"context"
 
-	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/registry"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/secrets"
 )
 
@@ -20,11 +20,11 @@ func pullAuth(v *secrets.Vault) func(ctx context.Context, ref string) (registry.
 		if name == "" {
 			return registry.AuthConfig{}, false, nil
 		}
-		named, err := reference.ParseNormalizedNamed(ref)
+		r, err := imageref.Parse(ref)
 		if err != nil {
 			return registry.AuthConfig{}, false, err
 		}
-		c, err := v.Credential(ctx, name, reference.Domain(named))
+		c, err := v.Credential(ctx, name, r.Host)
 		if err != nil {
 			return registry.AuthConfig{}, false, err
 		}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 
+	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/webhook"
 )
 
@@ -17,9 +17,6 @@ type deployBody struct {
 	Image    string `json:"image"`
 	Tag      string `json:"tag"`
 }
-
-// tagPattern is the Docker tag grammar.
-var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // deployAPI lets CI systems and people ask for a deploy: {workload, tag}
 // deploys that workload (its tags filter does not apply: the caller chose
@@ -44,7 +41,7 @@ func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	if (req.Workload == "") == (req.Image == "") {
 		return s.reject(r, sourceAPI, http.StatusBadRequest, `give either "workload" or "image", with "tag"`)
 	}
-	if req.Tag != "" && !tagPattern.MatchString(req.Tag) {
+	if req.Tag != "" && !imageref.ValidTag(req.Tag) {
 		return s.reject(r, sourceAPI, http.StatusBadRequest, fmt.Sprintf("tag %q is not a valid Docker tag", req.Tag))
 	}
 	delivery := r.Header.Get("Idempotency-Key")
@@ -56,7 +53,7 @@ func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
 		push := webhook.Push{Repository: wl.Image, Tag: wl.ResolveTag(req.Tag), EventID: delivery}
 		return s.accept(w, r, sourceAPI, delivery, []webhook.Push{push}, wl)
 	}
-	repo, err := webhook.Repository(req.Image)
+	repo, err := imageref.Repository(req.Image)
 	if err != nil {
 		return s.reject(r, sourceAPI, http.StatusBadRequest, err.Error())
 	}
@@ -65,7 +62,7 @@ func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	found := false
 	for _, wl := range s.controllers.Workloads() {
-		found = found || webhook.SameRepository(wl.Image, repo)
+		found = found || imageref.SameRepository(wl.Image, repo)
 	}
 	if !found {
 		return s.reject(r, sourceAPI, http.StatusNotFound, "no workload uses image "+repo)

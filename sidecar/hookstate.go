@@ -4,8 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/registryapi"
-	"github.com/tinyforge/tinyforge/webhook"
 )
 
 // hookState is what the webhook endpoints, the inbox consumer and the
@@ -25,7 +25,7 @@ func (h *hookState) repository(image string) string {
 	if r, ok := h.repos.Load(image); ok {
 		return r.(string)
 	}
-	r, _ := webhook.Repository(image)
+	r, _ := imageref.Repository(image)
 	h.repos.Store(image, r)
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -134,7 +135,7 @@ type skip struct{ workload, reason string }
 // tag. repoOf normalises a workload's image ("" when it does not parse).
 func route(p webhook.Push, workloads map[string]*labels.Workload, repoOf func(string) string,
 	allowed func(*labels.Workload, string) bool) ([]*labels.Workload, []skip) {
-	repo, err := webhook.Repository(p.Image())
+	repo, err := imageref.Repository(p.Image())
 	if err != nil {
 		return nil, []skip{{"", "invalid image name: " + err.Error()}}
 	}

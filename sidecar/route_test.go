@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/webhook"
 )
@@ -17,7 +18,7 @@ func TestRoute(t *testing.T) {
 		"local":   {Name: "local", Image: "127.0.0.1:5000/team/api"},
 		"invalid": {Name: "invalid", Image: "Not An Image"},
 	}
-	repoOf := func(image string) string { r, _ := webhook.Repository(image); return r }
+	repoOf := func(image string) string { r, _ := imageref.Repository(image); return r }
 	// web-pr deploys only pr-* tags; the others take everything.
 	allowed := func(w *labels.Workload, tag string) bool { return w.Name != "web-pr" || strings.HasPrefix(tag, "pr-") }
 	tests := []struct {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 type dockerHubEvent struct {
@@ -41,7 +43,7 @@ func ParseDockerHub(body []byte) ([]Push, error) {
 		return nil, fmt.Errorf("decode docker hub event: no repository.repo_name")
 	}
 	tag := ev.PushData.Tag
-	if tag == "" || isDigestTag(tag) {
+	if tag == "" || imageref.LooksLikeDigest(tag) {
 		return nil, ignored("docker hub push of %s without a tag", repo)
 	}
 	var when time.Time

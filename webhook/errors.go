@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/opencontainers/go-digest"
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // ErrIgnored is returned, wrapped with the reason, for an authentic and
@@ -98,26 +98,8 @@ func decodeJSON(what string, body []byte, v any) error {
 // ("sha256:<64 hex>"), else "": a digest the registry would not accept
 // would only defeat deduplication, so it is dropped and resolved later.
 func validDigest(s string) string {
-	if _, err := digest.Parse(s); err != nil {
+	if !imageref.ValidDigest(s) {
 		return ""
 	}
 	return s
-}
-
-// isDigestTag reports whether a "tag" is really a digest, as registries
-// report the per-platform manifests of a multi-arch push.
-func isDigestTag(tag string) bool {
-	return strings.HasPrefix(strings.ToLower(tag), "sha256:") || strings.HasPrefix(strings.ToLower(tag), "sha512:")
-}
-
-// splitImage splits "host/path[:tag][@digest]" into host and path. The
-// first component is always the host: every payload that calls this
-// names its registry explicitly.
-func splitImage(image string) (host, path string, ok bool) {
-	image, _, _ = strings.Cut(image, "@")
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		image = image[:i]
-	}
-	host, path, ok = strings.Cut(image, "/")
-	return host, path, ok && host != "" && path != ""
 }

@@ -3,6 +3,8 @@ package webhook
 import (
 	"fmt"
 	"net/url"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // GiteaEventPackage is the X-Gitea-Event / X-Forgejo-Event value of a
@@ -57,7 +59,7 @@ func ParseGitea(event, contentType string, body []byte) ([]Push, error) {
 		return nil, ignored("package %s is a %s package, not a container", p.Name, p.Type)
 	case p.Version == "":
 		return nil, fmt.Errorf("decode gitea package event: package %s has no version", p.Name)
-	case isDigestTag(p.Version):
+	case imageref.LooksLikeDigest(p.Version):
 		return nil, ignored("digest-only version %s of %s (a platform manifest, not a tag)", p.Version, p.Name)
 	}
 	owner := p.Owner.Login

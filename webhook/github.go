@@ -3,6 +3,8 @@ package webhook
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // GitHub event names (the X-GitHub-Event header) that carry package pushes.
@@ -83,10 +85,10 @@ func ParseGitHub(event, contentType string, body []byte) ([]Push, error) {
 	v := pkg.PackageVersion
 	cm := v.ContainerMetadata
 	tag := cm.Tag.Name
-	if tag == "" || isDigestTag(tag) {
+	if tag == "" || imageref.LooksLikeDigest(tag) {
 		return nil, ignored("untagged version of %s (digest only)", pkg.Name)
 	}
-	host, repo, ok := splitImage(v.PackageURL)
+	host, repo, ok := imageref.SplitHost(v.PackageURL)
 	if !ok {
 		if pkg.Name == "" || pkg.Owner.Login == "" {
 			return nil, fmt.Errorf("decode github %s event: no package_url and no owner/name to build the image from", event)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"mime"
 	"time"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // Harbor event types of an artifact push, in the default and the
@@ -105,10 +107,10 @@ func harborPushes(d *harborEventData, id string, when time.Time) ([]Push, error)
 	}
 	var pushes []Push
 	for _, r := range d.Resources {
-		if r.Tag == "" || isDigestTag(r.Tag) {
+		if r.Tag == "" || imageref.LooksLikeDigest(r.Tag) {
 			continue
 		}
-		host, _, ok := splitImage(r.ResourceURL)
+		host, _, ok := imageref.SplitHost(r.ResourceURL)
 		if !ok {
 			return nil, fmt.Errorf("decode harbor event: resource_url %q does not name the registry host", r.ResourceURL)
 		}

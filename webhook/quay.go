@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 type quayEvent struct {
@@ -29,7 +31,7 @@ func ParseQuay(body []byte) ([]Push, error) {
 	if image == "" && ev.Repository != "" {
 		image = "quay.io/" + ev.Repository
 	}
-	host, repo, ok := splitImage(image)
+	host, repo, ok := imageref.SplitHost(image)
 	if !ok {
 		return nil, fmt.Errorf("decode quay event: docker_url %q does not name host/repository", ev.DockerURL)
 	}
@@ -39,7 +41,7 @@ func ParseQuay(body []byte) ([]Push, error) {
 	}
 	var pushes []Push
 	for _, tag := range tags {
-		if tag == "" || isDigestTag(tag) {
+		if tag == "" || imageref.LooksLikeDigest(tag) {
 			continue
 		}
 		pushes = append(pushes, Push{Registry: host, Repository: repo, Tag: tag})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // checkPushes is the invariant every parser keeps, for the table tests
@@ -21,7 +23,7 @@ func checkPushes(t *testing.T, pushes []Push, err error) {
 		return
 	}
 	for _, p := range pushes {
-		if p.Tag == "" || isDigestTag(p.Tag) || p.Repository == "" || p.Registry == "" {
+		if p.Tag == "" || imageref.LooksLikeDigest(p.Tag) || p.Repository == "" || p.Registry == "" {
 			t.Fatalf("not a tagged push of a named repository: %+v", p)
 		}
 	}

@@ -2,18 +2,14 @@ package traefikkv
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/proxyplug"
+	"github.com/tinyforge/tinyforge/proxyplug/traefikapi"
 )
 
 // pollEvery is the pause between two verification attempts.
@@ -52,52 +48,14 @@ func (p *Plugin) check(ctx context.Context, r deployer.Route) error {
 // checkAPI asks Traefik's API whether it runs the router, enabled, and
 // balances its service to r's upstream.
 func (p *Plugin) checkAPI(ctx context.Context, r deployer.Route) error {
-	name := Name(r)
-	var router struct {
-		Status string `json:"status"`
-		Rule   string `json:"rule"`
-	}
-	if err := p.getJSON(ctx, "/api/http/routers/"+url.PathEscape(name+"@redis"), &router); err != nil {
-		return err
-	}
-	if router.Status != "enabled" || router.Rule != p.s.keys(r)[p.s.routerKey(name)+"/rule"] {
-		return fmt.Errorf("traefik runs router %s@redis as %q with rule %q", name, router.Status, router.Rule)
-	}
-	var svc struct {
-		LoadBalancer struct {
-			Servers []struct {
-				URL string `json:"url"`
-			} `json:"servers"`
-		} `json:"loadBalancer"`
-	}
-	if err := p.getJSON(ctx, "/api/http/services/"+url.PathEscape(name+"@redis"), &svc); err != nil {
-		return err
-	}
-	want := "http://" + r.Upstream
-	for _, s := range svc.LoadBalancer.Servers {
-		if s.URL == want {
-			return nil
-		}
-	}
-	return fmt.Errorf("traefik balances service %s@redis to %v, not yet %s", name, svc.LoadBalancer.Servers, want)
-}
-
-func (p *Plugin) getJSON(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(p.opts.API, "/")+path, nil)
+	name := Name(r) + "@redis"
+	api := traefikapi.Client{Base: p.opts.API, HTTP: p.http}
+	router, err := api.Router(ctx, name)
 	if err != nil {
 		return err
 	}
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("traefik api: %w", err)
+	if router.Status != "enabled" || router.Rule != p.s.keys(r)[p.s.routerKey(Name(r))+"/rule"] {
+		return fmt.Errorf("traefik runs router %s as %q with rule %q", name, router.Status, router.Rule)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("traefik api GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("traefik api GET %s: %w", path, err)
-	}
-	return nil
+	return api.CheckBalances(ctx, name, r.Upstream)
 }

@@ -15,11 +15,8 @@ package traefiklabels
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/proxyplug"
+	"github.com/tinyforge/tinyforge/proxyplug/traefikapi"
 	"github.com/tinyforge/tinyforge/proxyplug/traefikkv"
 )
 
@@ -156,36 +154,8 @@ func (p *Plugin) settle(ctx context.Context, container string) error {
 	}
 }
 
+// check asks Traefik's API whether it balances r's service to r's upstream.
 func (p *Plugin) check(ctx context.Context, r deployer.Route) error {
-	path := "/api/http/services/" + url.PathEscape(traefikkv.Name(r)+"@docker")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(p.opts.API, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := p.opts.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("traefik api: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("traefik api GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
-	}
-	var svc struct {
-		LoadBalancer struct {
-			Servers []struct {
-				URL string `json:"url"`
-			} `json:"servers"`
-		} `json:"loadBalancer"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&svc); err != nil {
-		return fmt.Errorf("traefik api GET %s: %w", path, err)
-	}
-	want := "http://" + r.Upstream
-	for _, s := range svc.LoadBalancer.Servers {
-		if s.URL == want {
-			return nil
-		}
-	}
-	return fmt.Errorf("traefik balances %s@docker to %v, not yet %s", traefikkv.Name(r), svc.LoadBalancer.Servers, want)
+	api := traefikapi.Client{Base: p.opts.API, HTTP: p.opts.HTTPClient}
+	return api.CheckBalances(ctx, traefikkv.Name(r)+"@docker", r.Upstream)
 }
