@@ -117,8 +117,11 @@ type Watch struct {
 	// Relist re-reads the full state. It runs on the Watch's own goroutine,
 	// never the reader, after every (re)connect, every Timing.RelistEvery
 	// and after each burst of events that asked for it; requests arriving
-	// while it runs coalesce into one more call. An error counts as a
-	// broken stream: the Watch reconnects, then re-lists again.
+	// while it runs coalesce into one more call. It gets the Watch's own
+	// context, not the subscription's: a re-list under way when the stream
+	// breaks finishes, so a consumer is not cut off half-way, and the Watch
+	// reconnects after it. An error counts as a broken stream: the Watch
+	// reconnects, then re-lists again.
 	Relist func(ctx context.Context) error
 
 	Timing WatchTiming
@@ -209,6 +212,7 @@ func (w *Watch) connect(ctx context.Context, t WatchTiming, since *time.Time) er
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	owner := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, errs := w.Source.Events(ctx, *since, w.Labels, w.Actions...)
@@ -225,7 +229,7 @@ func (w *Watch) connect(ctx context.Context, t WatchTiming, since *time.Time) er
 		default: // one is pending: it will see this change too
 		}
 	}
-	wg.Go(func() { w.relistLoop(ctx, t.Debounce, want, relistErr) })
+	wg.Go(func() { w.relistLoop(ctx, owner, t.Debounce, want, relistErr) })
 	ask()
 
 	pinged := make(chan error, 1)
@@ -273,9 +277,9 @@ func (w *Watch) connect(ctx context.Context, t WatchTiming, since *time.Time) er
 	}
 }
 
-// relistLoop calls Relist for each request on want, a burst at a time,
-// until ctx ends or Relist fails.
-func (w *Watch) relistLoop(ctx context.Context, debounce time.Duration, want <-chan struct{}, failed chan<- error) {
+// relistLoop calls Relist (with owner) for each request on want, a burst
+// at a time, until the subscription's ctx ends or Relist fails.
+func (w *Watch) relistLoop(ctx, owner context.Context, debounce time.Duration, want <-chan struct{}, failed chan<- error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -294,9 +298,9 @@ func (w *Watch) relistLoop(ctx context.Context, debounce time.Duration, want <-c
 		if w.Relist == nil {
 			continue
 		}
-		if err := w.Relist(ctx); err != nil {
+		if err := w.Relist(owner); err != nil {
 			if ctx.Err() == nil {
-				failed <- err
+				failed <- fmt.Errorf("re-list after docker events: %w", err)
 			}
 			return
 		}

@@ -353,3 +353,30 @@ func TestWatchNeverBlocksTheReader(t *testing.T) {
 		t.Fatalf("OnEvent saw %d declined events, want 1", ignored.Load())
 	}
 }
+
+func TestWatchLetsARelistFinishAcrossACut(t *testing.T) {
+	f := newFakeDocker()
+	relists := make(chan struct{}, 64)
+	release := make(chan struct{})
+	cut := make(chan error, 1)
+	first := true
+	runWatch(t, &dockerhost.Watch{Source: f, Timing: fastTiming(), Relist: func(ctx context.Context) error {
+		relists <- struct{}{}
+		if first { // the consumer is half-way through when the stream breaks
+			first = false
+			<-release
+			cut <- ctx.Err()
+		}
+		return nil
+	}})
+	s := recv(t, "subscription", f.subbed)
+	recv(t, "re-list under way", relists)
+	s.errs <- errors.New("unexpected EOF")
+	none(t, "re-subscription before the re-list under way ended", f.subbed, 50*time.Millisecond)
+	close(release)
+	if err := recv(t, "end of the first re-list", cut); err != nil {
+		t.Fatalf("the re-list under way was cancelled by the cut: %v", err)
+	}
+	recv(t, "re-subscription", f.subbed)
+	recv(t, "re-list after reconnecting", relists)
+}
