@@ -137,7 +137,8 @@ type WatchTiming struct {
 	// counts as gone and the Watch reconnects [5s].
 	PingTimeout time.Duration
 	// RelistEvery is the period of the full re-list that recovers events
-	// the daemon dropped or never sent [30s].
+	// the daemon dropped or never sent [30s]; negative turns it off, for a
+	// consumer that re-lists on its own timer.
 	RelistEvery time.Duration
 	// Debounce lets the rest of a burst of events arrive before the
 	// re-list it calls for, so a burst costs one re-list [50ms].
@@ -162,7 +163,9 @@ func (t WatchTiming) withDefaults() WatchTiming {
 	}
 	def(&t.Quiet, 15*time.Second)
 	def(&t.PingTimeout, 5*time.Second)
-	def(&t.RelistEvery, 30*time.Second)
+	if t.RelistEvery == 0 {
+		t.RelistEvery = 30 * time.Second
+	}
 	def(&t.Debounce, 50*time.Millisecond)
 	def(&t.StableAfter, 10*time.Second)
 	if t.Backoff == nil {
@@ -236,8 +239,12 @@ func (w *Watch) connect(ctx context.Context, t WatchTiming, since *time.Time) er
 	pinging := false
 	quiet := time.NewTimer(t.Quiet)
 	defer quiet.Stop()
-	tick := time.NewTicker(t.RelistEvery)
-	defer tick.Stop()
+	var tick <-chan time.Time // nil: no periodic re-list
+	if t.RelistEvery > 0 {
+		ticker := time.NewTicker(t.RelistEvery)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -258,7 +265,7 @@ func (w *Watch) connect(ctx context.Context, t WatchTiming, since *time.Time) er
 				ask()
 			}
 			quiet.Reset(t.Quiet)
-		case <-tick.C:
+		case <-tick:
 			ask()
 		case err := <-relistErr:
 			return err

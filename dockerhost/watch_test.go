@@ -380,3 +380,14 @@ func TestWatchLetsARelistFinishAcrossACut(t *testing.T) {
 	recv(t, "re-subscription", f.subbed)
 	recv(t, "re-list after reconnecting", relists)
 }
+
+func TestWatchWithoutPeriodicRelist(t *testing.T) {
+	f := newFakeDocker()
+	relists := make(chan struct{}, 64)
+	timing := fastTiming()
+	timing.RelistEvery = -1
+	runWatch(t, &dockerhost.Watch{Source: f, Timing: timing, Relist: relistInto(relists)})
+	recv(t, "subscription", f.subbed)
+	recv(t, "re-list after subscribing", relists)
+	none(t, "periodic re-list when turned off", relists, 50*time.Millisecond)
+}

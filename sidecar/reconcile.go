@@ -59,7 +59,8 @@ func (s *Sidecar) kick() {
 // managedWatch kicks a reconcile pass after every burst of events of
 // managed containers and after every (re)connect of the Docker events
 // stream (see dockerhost.Watch for the subscription, pings and backoff).
-// Its periodic re-list adds little to reconcileLoop's own ticker.
+// It has no periodic re-list: reconcileLoop passes every
+// --reconcile-interval on its own.
 func managedWatch(docker dockerhost.WatchSource, kick func(), log zerolog.Logger) *dockerhost.Watch {
 	return &dockerhost.Watch{
 		Source:  docker,
@@ -70,6 +71,7 @@ func managedWatch(docker dockerhost.WatchSource, kick func(), log zerolog.Logger
 			return true
 		},
 		Relist: func(context.Context) error { kick(); return nil },
+		Timing: dockerhost.WatchTiming{RelistEvery: -1},
 		Log:    log,
 	}
 }

@@ -65,6 +65,9 @@ func TestManagedWatchKicksAfterEveryReconnect(t *testing.T) {
 	f := &fakeEvents{subbed: make(chan struct{}, 16)}
 	kicks := make(chan struct{}, 64)
 	w := managedWatch(f, func() { kicks <- struct{}{} }, zerolog.Nop())
+	if w.Timing.RelistEvery >= 0 {
+		t.Errorf("managed watch re-lists every %s: reconcileLoop's --reconcile-interval does that", w.Timing.RelistEvery)
+	}
 	w.Timing = dockerhost.WatchTiming{
 		Quiet:    30 * time.Millisecond,
 		Debounce: time.Millisecond,
