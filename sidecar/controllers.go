@@ -2,14 +2,12 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -22,7 +20,7 @@ import (
 // containerSource is what the controller watcher needs from Docker.
 type containerSource interface {
 	List(ctx context.Context, labels map[string]string) ([]deployer.Container, error)
-	Events(ctx context.Context, since time.Time, labels map[string]string, actions ...string) (<-chan dockerhost.Event, <-chan error)
+	dockerhost.WatchSource
 }
 
 // controllerActions are the container events that can change the set of
@@ -35,6 +33,7 @@ type Controllers struct {
 	docker containerSource
 	scope  string
 	log    zerolog.Logger
+	timing dockerhost.WatchTiming // of the events watch; zero takes its defaults
 
 	// OnChange, when set, is called after a refresh with the workloads
 	// whose config differs from the last one seen for that name, including
@@ -75,55 +74,24 @@ func (c *Controllers) Problems() map[string][]string {
 	return maps.Clone(c.problems)
 }
 
-// Run watches Docker until ctx ends: it subscribes to events first (from a
-// time taken before listing, so nothing between the list and the
-// subscription is missed), lists the controllers, and re-lists on every
-// relevant event and after every reconnect.
+// Run keeps the workloads current until ctx ends, through a Docker events
+// watch of the controllers: it re-lists them after every relevant event,
+// every (re)connect of the stream and periodically (see dockerhost.Watch).
 func (c *Controllers) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := c.watch(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("docker events stream ended; re-listing after reconnect")
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (c *Controllers) watch(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	since := time.Now().Add(-time.Second)
-	events, errs := c.docker.Events(ctx, since, c.filter(), controllerActions...)
-	if err := c.Refresh(ctx); err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-errs:
-			if err == nil {
-				err = errors.New("events stream closed")
-			}
-			return err
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("events stream closed")
-			}
+	w := &dockerhost.Watch{
+		Source:  c.docker,
+		Labels:  c.filter(),
+		Actions: controllerActions,
+		OnEvent: func(ev dockerhost.Event) bool {
 			c.log.Debug().Str("action", ev.Action).Str(logkey.Container, ev.Name).Msg("controller event")
-			drain(events, 50*time.Millisecond) // one re-list per burst
-			if err := c.Refresh(ctx); err != nil {
-				return err
-			}
-		}
+			return true
+		},
+		Relist: c.Refresh,
+		Timing: c.timing,
+		Log:    c.log,
 	}
+	w.Run(ctx)
+	return nil
 }
 
 // filter selects controllers of this scope (Docker cannot filter on a
@@ -134,19 +102,6 @@ func (c *Controllers) filter() map[string]string {
 		f[labels.Scope] = c.scope
 	}
 	return f
-}
-
-// drain swallows events arriving within d, so a burst costs one re-list.
-func drain(events <-chan dockerhost.Event, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-events:
-		case <-t.C:
-			return
-		}
-	}
 }
 
 // Refresh re-reads the labels of every running controller.

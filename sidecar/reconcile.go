@@ -2,13 +2,12 @@ package sidecar
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/dockerhost"
+	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 )
 
@@ -16,13 +15,8 @@ import (
 // may differ from the store: the reconciler re-lists after each burst.
 var managedActions = []string{"create", "start", "die", "destroy", "health_status"}
 
-// Event-loop timing.
+// Reconcile-loop timing.
 const (
-	quietPing      = 15 * time.Second // ping the daemon after this long without an event
-	pingTimeout    = 5 * time.Second
-	minBackoff     = 100 * time.Millisecond
-	maxBackoff     = 5 * time.Second
-	stableStream   = 10 * time.Second // a subscription this old resets the backoff
 	burstDebounce  = 50 * time.Millisecond
 	reconcileLimit = 2 * time.Minute // one pass, recoveries included, must end
 )
@@ -62,103 +56,22 @@ func (s *Sidecar) kick() {
 	}
 }
 
-// eventSource is what the events watch needs from Docker.
-type eventSource interface {
-	Events(ctx context.Context, since time.Time, labels map[string]string, actions ...string) (<-chan dockerhost.Event, <-chan error)
-	Ping(ctx context.Context) error
-}
-
-// eventWatch keeps a subscription to the Docker events of managed
-// containers. It subscribes with since set a moment in the past, checks
-// the daemon answers, then kicks a re-list (so nothing between the list
-// and the subscription is missed); it kicks again after every event
-// burst, pings the daemon when the stream has been quiet, and after any
-// failure re-subscribes with backoff, which survives a daemon restart.
-type eventWatch struct {
-	docker  eventSource
-	kick    func()
-	log     zerolog.Logger
-	quiet   time.Duration
-	backoff func(attempt int) time.Duration
-}
-
-func newEventWatch(docker eventSource, kick func(), log zerolog.Logger) *eventWatch {
-	return &eventWatch{docker: docker, kick: kick, log: log, quiet: quietPing, backoff: expBackoff}
-}
-
-// expBackoff doubles from minBackoff up to maxBackoff.
-func expBackoff(attempt int) time.Duration {
-	d := minBackoff << min(attempt, 10)
-	return min(d, maxBackoff)
-}
-
-// Run watches until ctx ends.
-func (w *eventWatch) Run(ctx context.Context) {
-	attempt := 0
-	for {
-		started := time.Now()
-		err := w.once(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(started) >= stableStream {
-			attempt = 0
-		}
-		wait := w.backoff(attempt)
-		attempt++
-		w.log.Warn().Err(err).Dur("retry_in", wait).Msg("docker events stream ended; re-subscribing and re-listing")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
+// managedWatch kicks a reconcile pass after every burst of events of
+// managed containers and after every (re)connect of the Docker events
+// stream (see dockerhost.Watch for the subscription, pings and backoff).
+// It has no periodic re-list: reconcileLoop passes every
+// --reconcile-interval on its own.
+func managedWatch(docker dockerhost.WatchSource, kick func(), log zerolog.Logger) *dockerhost.Watch {
+	return &dockerhost.Watch{
+		Source:  docker,
+		Labels:  map[string]string{labels.Managed: "true"},
+		Actions: managedActions,
+		OnEvent: func(ev dockerhost.Event) bool {
+			log.Debug().Str("action", ev.Action).Str(logkey.Container, ev.Name).Msg("managed container event")
+			return true
+		},
+		Relist: func(context.Context) error { kick(); return nil },
+		Timing: dockerhost.WatchTiming{RelistEvery: -1},
+		Log:    log,
 	}
-}
-
-func (w *eventWatch) once(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	since := time.Now().Add(-time.Second)
-	events, errs := w.docker.Events(ctx, since, map[string]string{labels.Managed: "true"}, managedActions...)
-	if err := w.ping(ctx); err != nil {
-		return err
-	}
-	w.log.Info().Msg("docker events subscribed; re-listing")
-	w.kick()
-	quiet := time.NewTimer(w.quiet)
-	defer quiet.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-errs:
-			if err == nil {
-				err = errors.New("events stream closed")
-			}
-			return err
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("events stream closed")
-			}
-			w.log.Debug().Str("action", ev.Action).Str("container", ev.Name).Msg("managed container event")
-			w.kick()
-		case <-quiet.C:
-			if err := w.ping(ctx); err != nil {
-				return fmt.Errorf("events stream quiet and the daemon does not answer: %w", err)
-			}
-		}
-		if !quiet.Stop() {
-			select {
-			case <-quiet.C:
-			default:
-			}
-		}
-		quiet.Reset(w.quiet)
-	}
-}
-
-func (w *eventWatch) ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	return w.docker.Ping(ctx)
 }

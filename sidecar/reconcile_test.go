@@ -61,12 +61,18 @@ func (f *fakeEvents) setPingErr(err error) {
 	f.pingErr = err
 }
 
-func TestEventWatchReListsAfterEveryReconnect(t *testing.T) {
+func TestManagedWatchKicksAfterEveryReconnect(t *testing.T) {
 	f := &fakeEvents{subbed: make(chan struct{}, 16)}
 	kicks := make(chan struct{}, 64)
-	w := newEventWatch(f, func() { kicks <- struct{}{} }, zerolog.Nop())
-	w.quiet = 30 * time.Millisecond
-	w.backoff = func(int) time.Duration { return time.Millisecond }
+	w := managedWatch(f, func() { kicks <- struct{}{} }, zerolog.Nop())
+	if w.Timing.RelistEvery >= 0 {
+		t.Errorf("managed watch re-lists every %s: reconcileLoop's --reconcile-interval does that", w.Timing.RelistEvery)
+	}
+	w.Timing = dockerhost.WatchTiming{
+		Quiet:    30 * time.Millisecond,
+		Debounce: time.Millisecond,
+		Backoff:  func(int) time.Duration { return time.Millisecond },
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()

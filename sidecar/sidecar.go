@@ -158,7 +158,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { s.hooks.inbox.run(loopCtx, s.hooksReady) })
 	wg.Go(func() {
-		newEventWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger()).Run(loopCtx)
+		managedWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger()).Run(loopCtx)
 	})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
