@@ -66,9 +66,9 @@ type Config struct {
 	// proxy on another machine, such as a remote Nginx Proxy Manager.
 	PublishHost string
 	PublishBind string
-	// Coord locks, fences and journals deploys in the shared store.
-	// Default: Store itself when it implements Coordinator, else an
-	// in-process LocalCoordinator (safe for one sidecar only).
+	// Coord locks, fences and journals deploys. Required, and set by the
+	// composition root: the shared store's (redisstore) when several
+	// sidecars may share it, NewLocalCoordinator for one process alone.
 	Coord Coordinator
 	// Owner names this sidecar in locks and history (default "tinyforge").
 	Owner string
@@ -99,8 +99,16 @@ type Engine struct {
 	Config
 }
 
-// New returns an Engine with defaults applied.
-func New(cfg Config) *Engine {
+// ErrNoCoordinator: Config.Coord is required. It is never guessed from
+// the store, because a wrapped store would silently fall back to an
+// in-process coordinator that does not protect sidecars sharing the store.
+var ErrNoCoordinator = errors.New("deployer config: Coord is required (the shared store's coordinator, or NewLocalCoordinator for one process)")
+
+// New returns an Engine with defaults applied, or ErrNoCoordinator.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Coord == nil {
+		return nil, ErrNoCoordinator
+	}
 	if cfg.Health == nil {
 		cfg.Health = HTTPHealth{}
 	}
@@ -116,13 +124,6 @@ func New(cfg Config) *Engine {
 	if cfg.PublishBind == "" {
 		cfg.PublishBind = cfg.PublishHost
 	}
-	if cfg.Coord == nil {
-		if c, ok := cfg.Store.(Coordinator); ok {
-			cfg.Coord = c
-		} else {
-			cfg.Coord = NewLocalCoordinator(cfg.Store, cfg.Now)
-		}
-	}
 	if cfg.Owner == "" {
 		cfg.Owner = "tinyforge"
 	}
@@ -135,7 +136,7 @@ func New(cfg Config) *Engine {
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = time.Second
 	}
-	return &Engine{Config: cfg}
+	return &Engine{Config: cfg}, nil
 }
 
 // Result describes one finished deploy.
