@@ -186,7 +186,6 @@ func (e *Engine) managed(workload string) map[string]string {
 func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (Result, error) {
 	tag := w.ResolveTag(req.Tag)
 	network := cmp.Or(w.Settings.Network, e.Network)
-	ctx = WithRegistry(ctx, w.Registry)
 	if network == "" {
 		return Result{}, ErrNoNetwork
 	}
@@ -346,7 +345,7 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 
-	digest, err := d.Docker.Pull(ctx, d.pullRef())
+	digest, err := d.Docker.Pull(ctx, d.pullRef(), d.w.Registry)
 	if err != nil {
 		return res, err // the Docker adapter names the ref
 	}

@@ -21,7 +21,7 @@ import (
 // test built locally.
 type localImages struct{ *dockerhost.Host }
 
-func (localImages) Pull(context.Context, string) (string, error) { return "", nil }
+func (localImages) Pull(context.Context, string, string) (string, error) { return "", nil }
 
 // TestRemoteModeForwardsToThePublishedPort deploys a real container with
 // NPM in remote mode (routes dial the Docker host's address): the proxy

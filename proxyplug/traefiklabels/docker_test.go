@@ -94,7 +94,7 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 // the test built locally: what is under test is container creation.
 type localImages struct{ *dockerhost.Host }
 
-func (localImages) Pull(context.Context, string) (string, error) { return "", nil }
+func (localImages) Pull(context.Context, string, string) (string, error) { return "", nil }
 
 func traefikOnly(m map[string]string) map[string]string {
 	out := map[string]string{}
