@@ -10,9 +10,11 @@ import (
 )
 
 // converge handles a deploy of what already runs in container c: no new
-// container, but the faces may have changed since c was routed, so the
-// routes are switched to c when they differ from what the faces ask for.
-// Only a re-route is recorded; a pure no-op records nothing.
+// container, but the faces may have changed since c was routed (or the
+// routes were lost), so the routes are switched to c when they differ
+// from what the faces ask for, once c answers its health path: c may be
+// serving through no route yet. Only a re-route is recorded; a pure no-op
+// records nothing.
 func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
 	d.converged = true
 	res := Result{Deploy: d.id, Noop: true, Container: c.ID, Image: d.ref, Digest: c.Labels[labels.ManagedDigest]}
@@ -29,7 +31,9 @@ func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
 	}
 	d.inst = inst
 	d.j.Container, d.j.Name = inst.ID, inst.Name
-	err = d.switchRoutes(ctx)
+	if err = d.waitHealthy(ctx, inst); err == nil {
+		err = d.switchRoutes(ctx)
+	}
 	res.Rerouted = err == nil
 	d.record(ctx, "rerouted", res, err)
 	return res, err

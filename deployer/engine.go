@@ -225,12 +225,9 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("read routes of %s: %w", w.Name, err)
 	}
-	// Only a container the routes point at counts: one left running by a
-	// deploy that never switched serves nothing.
-	existing = Serving(existing, routes, HasFaces(w))
-	d.existing = existing
+	d.serving, _ = Serving(existing, routes)
 	var res Result
-	if c, ok := d.running(existing, req.Digest); ok && req.Digest != "" {
+	if c, ok := d.running(req.Digest); ok && req.Digest != "" {
 		res, err = d.converge(ctx, c)
 		d.closeConverge(ctx, err)
 	} else {
@@ -246,15 +243,14 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	return res, err
 }
 
-// running finds a serving container of the workload that already runs
-// digest with the current runtime config: deploying again would change
-// nothing, whatever tag the digest was pushed under.
-func (d *deploy) running(cs []Container, digest string) (Container, bool) {
-	for _, c := range cs {
-		if c.Running && c.Labels[labels.ManagedDigest] == digest && strings.HasPrefix(c.Labels[labels.ManagedImage], d.w.Image+":") &&
-			c.Labels[labels.ManagedConfig] == d.fingerprint {
-			return c, true
-		}
+// running returns the container serving the workload (see Serving) when
+// it already runs digest with the current runtime config: deploying again
+// would change nothing, whatever tag the digest was pushed under.
+func (d *deploy) running(digest string) (Container, bool) {
+	c := d.serving
+	if c.ID != "" && c.Labels[labels.ManagedDigest] == digest && strings.HasPrefix(c.Labels[labels.ManagedImage], d.w.Image+":") &&
+		c.Labels[labels.ManagedConfig] == d.fingerprint {
+		return c, true
 	}
 	return Container{}, false
 }
@@ -284,7 +280,7 @@ type deploy struct {
 	switched time.Duration // health-ok to routes serving the new container
 	lease    Lease
 	j        Journal
-	existing []Container // the workload's containers when the lock was granted
+	serving  Container // what served the workload when the lock was granted (see Serving); ID "" when nothing
 
 	inst       Instance // the new container, once created
 	routed     bool     // the store's routes point at inst
@@ -356,7 +352,7 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	d.j.Digest = digest
 	// The pull told us what the tag points at now; a trigger that named no
 	// digest may still ask for what already runs.
-	if c, ok := d.running(d.existing, digest); ok && digest != "" {
+	if c, ok := d.running(digest); ok && digest != "" {
 		d.converged = true
 		return d.converge(ctx, c)
 	}
@@ -394,7 +390,7 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	}
 	// The old containers keep running, unrouted, for the drain period
 	// (which overlaps the watch), so requests in flight at the switch end.
-	if rest := d.Drain - d.Now().Sub(switched); rest > 0 && len(d.existing) > 0 {
+	if rest := d.Drain - d.Now().Sub(switched); rest > 0 && d.serving.ID != "" {
 		if err := sleep(ctx, rest); err != nil {
 			return res, err
 		}
