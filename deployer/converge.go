@@ -3,7 +3,6 @@ package deployer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"maps"
 
 	"github.com/tinyforge/tinyforge/labels"
@@ -16,7 +15,6 @@ import (
 // serving through no route yet. Only a re-route is recorded; a pure no-op
 // records nothing.
 func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
-	d.converged = true
 	res := Result{Deploy: d.id, Noop: true, Container: c.ID, Image: d.ref, Digest: c.Labels[labels.ManagedDigest]}
 	inst, err := d.instanceOf(ctx, c)
 	if err != nil {
@@ -37,16 +35,6 @@ func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
 	res.Rerouted = err == nil
 	d.record(ctx, "rerouted", res, err)
 	return res, err
-}
-
-// closeConverge closes the journal of a converge, if it wrote one. The
-// running container is never removed, whatever happened; a superseded
-// converge leaves its journal to the newer lease holder.
-func (d *deploy) closeConverge(ctx context.Context, err error) {
-	if d.j.Step == "" || errors.Is(err, ErrFenced) || errors.Is(context.Cause(ctx), ErrLockLost) {
-		return
-	}
-	d.finish(ctx)
 }
 
 // instanceOf returns the recorded instance of c with its current address,
