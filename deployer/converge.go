@@ -3,18 +3,18 @@ package deployer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"maps"
 
 	"github.com/tinyforge/tinyforge/labels"
 )
 
 // converge handles a deploy of what already runs in container c: no new
-// container, but the faces may have changed since c was routed, so the
-// routes are switched to c when they differ from what the faces ask for.
-// Only a re-route is recorded; a pure no-op records nothing.
+// container, but the faces may have changed since c was routed (or the
+// routes were lost), so the routes are switched to c when they differ
+// from what the faces ask for, once c answers its health path: c may be
+// serving through no route yet. Only a re-route is recorded; a pure no-op
+// records nothing.
 func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
-	d.converged = true
 	res := Result{Deploy: d.id, Noop: true, Container: c.ID, Image: d.ref, Digest: c.Labels[labels.ManagedDigest]}
 	inst, err := d.instanceOf(ctx, c)
 	if err != nil {
@@ -29,20 +29,12 @@ func (d *deploy) converge(ctx context.Context, c Container) (Result, error) {
 	}
 	d.inst = inst
 	d.j.Container, d.j.Name = inst.ID, inst.Name
-	err = d.switchRoutes(ctx)
+	if err = d.waitHealthy(ctx, inst); err == nil {
+		err = d.switchRoutes(ctx)
+	}
 	res.Rerouted = err == nil
 	d.record(ctx, "rerouted", res, err)
 	return res, err
-}
-
-// closeConverge closes the journal of a converge, if it wrote one. The
-// running container is never removed, whatever happened; a superseded
-// converge leaves its journal to the newer lease holder.
-func (d *deploy) closeConverge(ctx context.Context, err error) {
-	if d.j.Step == "" || errors.Is(err, ErrFenced) || errors.Is(context.Cause(ctx), ErrLockLost) {
-		return
-	}
-	d.finish(ctx)
 }
 
 // instanceOf returns the recorded instance of c with its current address,

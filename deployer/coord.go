@@ -34,8 +34,9 @@ func (w Writes) empty() bool {
 
 // Coordinator is what lets several sidecars share one state store safely:
 // per-workload locks with a fencing epoch, fenced writes, and the journal
-// of deploys in flight. redisstore implements it; without one the engine
-// uses an in-process implementation (NewLocalCoordinator).
+// of deploys in flight. redisstore implements it; NewLocalCoordinator is
+// the in-process one, for a single sidecar and tests. Config.Coord names
+// the one an engine uses.
 type Coordinator interface {
 	// TryLock grants workload's lock for ttl if it is free, with an epoch
 	// higher than any earlier grant of that workload. ok is false when

@@ -22,6 +22,7 @@ type fixture struct {
 	health func(ctx context.Context, url string) error
 	clock  *fakeClock
 	coord  *LocalCoordinator
+	t      testing.TB
 }
 
 // fakeClock moves one millisecond per reading, and jumps on Advance.
@@ -46,7 +47,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // newEngine is another sidecar sharing the fixture's Docker, proxy, store
 // and coordinator.
 func (f *fixture) newEngine(owner string) *Engine {
-	return New(Config{
+	return mustNew(f.t, Config{
 		Docker: f.docker, Proxy: f.proxy, Store: f.store, Coord: f.coord,
 		Health:  healthFunc(func(ctx context.Context, url string) error { return f.health(ctx, url) }),
 		Network: "net", Domain: "example.com", Log: zerolog.Nop(),
@@ -70,10 +71,21 @@ func newFixture(t testing.TB) *fixture {
 		},
 		health: func(context.Context, string) error { return nil },
 		clock:  &fakeClock{t: time.Unix(1700000000, 0)},
+		t:      t,
 	}
 	f.coord = NewLocalCoordinator(f.store, f.clock.Now)
 	f.engine = f.newEngine("a")
 	return f
+}
+
+// mustNew is New for a config the test knows to be complete.
+func mustNew(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func (f *fixture) deploy(t *testing.T, tag string) (Result, error) {

@@ -77,7 +77,7 @@ func (f *fakeDocker) set(id string, change func(c *Container)) {
 	change(f.containers[id])
 }
 
-func (f *fakeDocker) Pull(_ context.Context, ref string) (string, error) {
+func (f *fakeDocker) Pull(_ context.Context, ref, _ string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("Pull")

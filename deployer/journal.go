@@ -1,6 +1,13 @@
 package deployer
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tinyforge/tinyforge/internal/logkey"
+)
 
 // Deploy steps, in order. A journal records the last step a deploy
 // reached, so a sidecar that died mid-deploy can be finished or undone by
@@ -63,4 +70,31 @@ func (j Journal) previousContainer() string {
 		}
 	}
 	return ""
+}
+
+// step journals that the deploy reached step, together with w, in one
+// fenced commit: a deploy whose lease was superseded stops here with
+// ErrFenced before touching anything else.
+func (d *deploy) step(ctx context.Context, step string, w Writes) error {
+	now := d.Now()
+	d.j.Step = step
+	d.j.Steps = append(d.j.Steps, StepTime{Step: step, At: now.UTC(), Took: now.Sub(d.stepAt)})
+	d.stepAt = now
+	if err := d.commit(ctx, w); err != nil {
+		return fmt.Errorf("journal step %s: %w", step, err)
+	}
+	d.log.Debug().Str(logkey.Step, step).Msg("step reached")
+	if d.AtStep != nil {
+		d.AtStep(ctx, step)
+	}
+	return nil
+}
+
+// commit writes w with the current journal under the deploy's lease.
+func (d *deploy) commit(ctx context.Context, w Writes) error {
+	j := d.j
+	j.Steps = slices.Clone(d.j.Steps)
+	j.Previous, j.Routes = slices.Clone(d.j.Previous), slices.Clone(d.j.Routes)
+	w.Journal = &j
+	return d.Coord.Commit(ctx, d.lease, w)
 }

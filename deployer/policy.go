@@ -17,22 +17,6 @@ type EnvSource interface {
 	EnvOverrides(ctx context.Context, workload string) (env map[string]string, skipped []string, err error)
 }
 
-type registryKey struct{}
-
-// WithRegistry returns ctx carrying the name of the stored registry
-// credentials the pulls made with it should use ("" = anonymous). The
-// deployer sets it from the workload's registry label; the sidecar's
-// PullAuth hook reads it with RegistryFrom.
-func WithRegistry(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, registryKey{}, name)
-}
-
-// RegistryFrom returns the registry credentials name WithRegistry stored.
-func RegistryFrom(ctx context.Context) string {
-	name, _ := ctx.Value(registryKey{}).(string)
-	return name
-}
-
 // checkImage refuses, before any pull, an image outside --allowed-images.
 func (d *deploy) checkImage() error {
 	if err := d.Images.Allows(d.ref); err != nil {

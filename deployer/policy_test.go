@@ -14,7 +14,7 @@ import (
 )
 
 // specDocker records the specs Create receives and the registry name in
-// the context of each pull.
+// each pull.
 type specDocker struct {
 	*fakeDocker
 	specs      []ContainerSpec
@@ -26,9 +26,9 @@ func (s *specDocker) Create(ctx context.Context, spec ContainerSpec) (string, er
 	return s.fakeDocker.Create(ctx, spec)
 }
 
-func (s *specDocker) Pull(ctx context.Context, ref string) (string, error) {
-	s.registries = append(s.registries, RegistryFrom(ctx))
-	return s.fakeDocker.Pull(ctx, ref)
+func (s *specDocker) Pull(ctx context.Context, ref, registry string) (string, error) {
+	s.registries = append(s.registries, registry)
+	return s.fakeDocker.Pull(ctx, ref, registry)
 }
 
 type envFunc func(ctx context.Context, workload string) (map[string]string, []string, error)
@@ -107,12 +107,15 @@ func TestDeployAppliesLimits(t *testing.T) {
 	}
 }
 
-func TestRegistryContext(t *testing.T) {
-	ctx := context.Background()
-	if RegistryFrom(ctx) != "" {
-		t.Fatal("empty context names a registry")
-	}
-	if got := RegistryFrom(WithRegistry(ctx, "ghcr")); got != "ghcr" {
-		t.Fatalf("RegistryFrom = %q", got)
+// TestDeployPullsWithTheWorkloadsRegistry: the registry label reaches
+// Docker as the pull's credentials name.
+func TestDeployPullsWithTheWorkloadsRegistry(t *testing.T) {
+	f := newFixture(t)
+	sd := &specDocker{fakeDocker: f.docker}
+	f.engine.Docker = sd
+	f.w.Registry = "ghcr"
+	f.mustDeploy(t, "v1")
+	if !slices.Equal(sd.registries, []string{"ghcr"}) {
+		t.Fatalf("pull registries = %q, want [ghcr]", sd.registries)
 	}
 }

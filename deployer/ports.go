@@ -8,10 +8,12 @@ import (
 // Docker is what the deployer needs from the Docker Engine. The real one
 // lives in package dockerhost; tests use small fakes.
 type Docker interface {
-	// Pull pulls ref, reading the whole progress stream; any error in the
-	// stream fails the pull. It returns the repository digest the ref
-	// resolved to ("" when the engine reports none).
-	Pull(ctx context.Context, ref string) (digest string, err error)
+	// Pull pulls ref with the stored registry credentials named registry
+	// (the workload's registry label; "" = anonymous), reading the whole
+	// progress stream; any error in the stream fails the pull. It returns
+	// the repository digest the ref resolved to ("" when the engine
+	// reports none).
+	Pull(ctx context.Context, ref, registry string) (digest string, err error)
 	// EnsureNetwork creates the bridge network if it does not exist.
 	EnsureNetwork(ctx context.Context, name string) error
 	// Create creates (but does not start) a container and returns its id.

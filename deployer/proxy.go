@@ -4,18 +4,11 @@ import "context"
 
 // Optional abilities of a Proxy. The deployer detects them with type
 // assertions instead of widening Proxy, because not every proxy can offer
-// them: None has nothing to list or verify, and a proxy that reads Docker
+// them: None has nothing to verify, and a proxy that reads Docker
 // labels (traefik-labels) routes through labels given at creation rather
 // than through Upsert. Keeping Proxy at two methods also keeps every
 // existing plugin and test fake valid. Each plugin declares what it
 // implements with compile-time guards beside its type.
-
-// RouteLister is a Proxy that can list the routes it owns in the proxy, by
-// route id, so a resync can find routes no workload claims any more. It
-// never lists routes someone else configured.
-type RouteLister interface {
-	Routes(ctx context.Context) ([]string, error)
-}
 
 // Verifier is a Proxy that can confirm, through the proxy itself where the
 // sidecar can reach it, that r now sends r.Host to r.Upstream. Verify polls

@@ -102,8 +102,8 @@ func TestContainerLabelerLabelsNewContainers(t *testing.T) {
 
 func TestPublishedPortsRouteThroughTheDockerHost(t *testing.T) {
 	f := newFixture(t)
-	f.engine = New(Config{
-		Docker: f.docker, Proxy: f.proxy, Store: f.store, Health: f.engine.Health,
+	f.engine = mustNew(t, Config{
+		Docker: f.docker, Proxy: f.proxy, Store: f.store, Coord: f.coord, Health: f.engine.Health,
 		Network: "net", Domain: "example.com", Log: f.engine.Log,
 		PublishHost: "192.0.2.10",
 	})

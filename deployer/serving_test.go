@@ -2,34 +2,46 @@ package deployer
 
 import (
 	"context"
-	"reflect"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/tinyforge/tinyforge/labels"
 )
 
 func TestServing(t *testing.T) {
-	live := Container{ID: "live", Running: true}
-	orphan := Container{ID: "orphan", Running: true}
-	stopped := Container{ID: "stopped", State: "exited"}
-	all := []Container{live, orphan, stopped}
-	routes := []Route{{ID: "web-www", Container: "live"}, {ID: "web-api", Container: "live"}}
+	at := func(min int) time.Time { return time.Date(2025, 1, 1, 12, min, 0, 0, time.UTC) }
+	live := Container{ID: "live", Name: "web-v1", Running: true, Created: at(1)}
+	orphan := Container{ID: "orphan", Name: "web-v2", Running: true, Created: at(2)}
+	stopped := Container{ID: "stopped", Name: "web-v3", State: "exited", Created: at(3)}
+	older := Container{ID: "older", Name: "web-v0", Running: true, Created: at(0)}
+	unhealthy := Container{ID: "unhealthy", Name: "web-v4", Running: true, Health: "unhealthy", Created: at(4)}
+	starting := Container{ID: "starting", Name: "web-v5", Running: true, Health: "starting", Created: at(5)}
+	sameTimeA := Container{ID: "a", Name: "web-v1-a", Running: true, Created: at(1)}
+	sameTimeB := Container{ID: "b", Name: "web-v1-b", Running: true, Created: at(1)}
+	toLive := []Route{{ID: "web-www", Container: "live"}, {ID: "web-api", Container: "live"}}
 	tests := []struct {
 		name   string
 		cs     []Container
 		routes []Route
-		faced  bool
-		want   []Container
+		want   string // container id; "" = nothing serves
 	}{
-		{"routed container only", all, routes, true, []Container{live}},
-		{"no routes recorded: nothing serves", all, nil, true, nil},
-		{"route to a stopped container", all, []Route{{Container: "stopped"}}, true, nil},
-		{"no faces: every running container", all, nil, false, []Container{live, orphan}},
-		{"no containers", nil, routes, true, nil},
+		{"routed container, not the newer unrouted one", []Container{live, orphan, stopped}, toLive, "live"},
+		{"routed container even when Docker calls it unhealthy", []Container{live, {ID: "sick", Running: true, Health: "unhealthy", Created: at(0)}}, []Route{{Container: "sick"}}, "sick"},
+		{"routes point at two running containers: the newer", []Container{older, live}, []Route{{Container: "older"}, {Container: "live"}}, "live"},
+		{"no routes: the newest running", []Container{older, live, orphan, stopped}, nil, "orphan"},
+		{"routed container stopped: the newest running", []Container{older, live, stopped}, []Route{{Container: "stopped"}}, "live"},
+		{"routed container gone: the newest running", []Container{older, live}, []Route{{Container: "gone"}}, "live"},
+		{"no routes: unhealthy and starting ones never", []Container{live, unhealthy, starting}, nil, "live"},
+		{"no routes, several created at once: the later name", []Container{sameTimeB, sameTimeA}, nil, "b"},
+		{"only stopped containers: nothing", []Container{stopped}, toLive, ""},
+		{"only unhealthy, unrouted: nothing", []Container{unhealthy}, nil, ""},
+		{"no containers: nothing", nil, toLive, ""},
 	}
 	for _, tt := range tests {
-		if got := Serving(tt.cs, tt.routes, tt.faced); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		got, ok := Serving(tt.cs, tt.routes)
+		if ok != (tt.want != "") || got.ID != tt.want {
+			t.Errorf("%s: got %q (%v), want %q", tt.name, got.ID, ok, tt.want)
 		}
 	}
 }
@@ -77,5 +89,44 @@ func TestDeployOverAnOrphanIsNotANoop(t *testing.T) {
 	again, err := f.engine.Deploy(ctx, f.w, Request{Workload: "web", Tag: "v2", Digest: "sha256:bbb"})
 	if err != nil || !again.Noop || again.Container != res.Container {
 		t.Fatalf("repeat = %+v, %v; want a no-op on %s", again, err, res.Container)
+	}
+}
+
+// TestDeployAfterTheRoutesWereLostReroutesTheRunningImage: the store lost
+// the routes, and a redelivery asks for the digest that still runs. The
+// running container serves (Serving's fallback), so no new container is
+// made; the routes are rebuilt on it, but only once it answers its health
+// path.
+func TestDeployAfterTheRoutesWereLostReroutesTheRunningImage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	req := Request{Workload: "web", Tag: "v1", Digest: "sha256:aaa"}
+	first, err := f.engine.Deploy(ctx, f.w, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lose := func() {
+		f.store.mu.Lock()
+		f.store.routes = map[string]Route{}
+		f.store.mu.Unlock()
+		f.proxy.routes = map[string]Route{}
+	}
+
+	lose()
+	f.health = func(context.Context, string) error { return ErrUnhealthy }
+	if res, err := f.engine.Deploy(ctx, f.w, req); !errors.Is(err, ErrUnhealthy) || res.Rerouted || len(f.proxy.routes) != 0 {
+		t.Fatalf("re-route onto an unhealthy container = %+v, %v, proxy %v; want refused", res, err, f.proxy.routes)
+	}
+
+	f.health = func(context.Context, string) error { return nil }
+	res, err := f.engine.Deploy(ctx, f.w, req)
+	if err != nil || !res.Noop || !res.Rerouted || res.Container != first.Container {
+		t.Fatalf("redelivery after the routes were lost = %+v, %v; want a re-route of %s", res, err, first.Container)
+	}
+	if got := f.routedContainers(); len(got) != 1 || !got[first.Container] || len(f.proxy.routes) != 2 {
+		t.Fatalf("routes on %v (proxy %v), want both faces on %s", got, f.proxy.routes, first.Container)
+	}
+	if len(f.docker.containers) != 1 {
+		t.Fatalf("%d containers, want the one that ran already", len(f.docker.containers))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 )
@@ -44,4 +46,67 @@ func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec,
 	}
 	spec.NanoCPUs, spec.MemoryBytes = d.limits()
 	return spec, nil
+}
+
+// proxySpec adds what the proxy needs to a new container: its labels for
+// a ContainerLabeler (the deployer's own labels win), and the published
+// face ports when routes dial the Docker host.
+func (d *deploy) proxySpec(spec *ContainerSpec, inst Instance) {
+	if l, ok := d.Proxy.(ContainerLabeler); ok {
+		spec.Labels = withLabels(l.ContainerLabels(d.routesFor(inst)), spec.Labels)
+	}
+	if d.PublishHost != "" {
+		spec.Publish = d.facePorts()
+		spec.PublishIP = d.PublishBind
+	}
+}
+
+// facePorts are the distinct container ports of the enabled faces, sorted.
+func (d *deploy) facePorts() []int {
+	var ports []int
+	for _, f := range d.w.Faces {
+		if f.Enabled() && !slices.Contains(ports, f.Port(d.w)) {
+			ports = append(ports, f.Port(d.w))
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
+
+// publishedPorts records the host ports Docker gave the published ports;
+// a port Docker did not publish is an error, since a route could not
+// reach it.
+func (d *deploy) publishedPorts(inst *Instance, spec ContainerSpec, c Container) error {
+	if len(spec.Publish) == 0 {
+		return nil
+	}
+	inst.HostPorts = make(map[int]int, len(spec.Publish))
+	for _, p := range spec.Publish {
+		hp := c.HostPorts[p]
+		if hp == 0 {
+			return fmt.Errorf("publish %s: container port %d has no host port", inst.Name, p)
+		}
+		inst.HostPorts[p] = hp
+	}
+	return nil
+}
+
+// withLabels returns extra overlaid with own: own keys always win.
+func withLabels(extra, own map[string]string) map[string]string {
+	out := maps.Clone(extra)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, own)
+	return out
+}
+
+// envList turns the env map into sorted KEY=value pairs.
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 )
@@ -184,99 +182,4 @@ func (d *deploy) reassert(ctx context.Context, mine []Route) bool {
 		}
 	}
 	return ok
-}
-
-// rollBack switches the routes back to the container they pointed at
-// before the deploy, after the new one failed its watch. The old container
-// was kept running through the watch, so this is instant. Without a
-// previous container (a first deploy) there is nothing better to route
-// to, and the routes stay.
-func (d *deploy) rollBack(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
-	prevID := d.j.previousContainer()
-	if prevID == "" {
-		d.log.Error().Msg("watch failed and no previous container to return to: routes stay")
-		return
-	}
-	c, err := d.Docker.Inspect(ctx, prevID)
-	if err != nil || !c.Running {
-		d.log.Error().Err(err).Str("previous", prevID).Str("state", c.State).Msg("watch failed and the previous container is not running: routes stay")
-		return
-	}
-	prev := Instance{ID: c.ID, Name: c.Name, Address: c.IPs[d.network], HostPorts: c.HostPorts}
-	back := d.routesFor(prev)
-	// Fence check before the proxy is touched.
-	if err := d.commit(ctx, Writes{}); err != nil {
-		d.log.Error().Err(err).Msg("roll back: lease check")
-		return
-	}
-	for _, r := range back {
-		if err := d.Proxy.Upsert(ctx, r); err != nil {
-			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("roll back route; recovery will retry")
-			return
-		}
-	}
-	d.inst.Routes = nil
-	if err := d.commit(ctx, Writes{Routes: back, Instances: []Instance{d.inst}}); err != nil {
-		if errors.Is(err, ErrFenced) {
-			d.reassert(ctx, back)
-		}
-		d.log.Error().Err(err).Msg("record rolled-back routes; recovery will")
-		return
-	}
-	d.routed, d.rolledBack = false, true
-	d.log.Warn().Str("previous", c.Name).Msg("watch failed: routes back on the previous container")
-}
-
-// removeSurplus keeps the workload's newest containers (keepID first) and
-// stops and removes the rest, never the one the routes point at. Each
-// removal is preceded by a lease check, so a superseded holder stops. The
-// deploy has already succeeded: failures here are logged, never rolled
-// back. The only error returned is the lease check's (ErrFenced).
-func (e *Engine) removeSurplus(ctx context.Context, l Lease, workload, keepID string, keep int, log zerolog.Logger) ([]string, error) {
-	ctx = context.WithoutCancel(ctx)
-	if err := e.Coord.Commit(ctx, l, Writes{}); err != nil {
-		return nil, fmt.Errorf("remove surplus: %w", err)
-	}
-	all, err := e.Containers(ctx, workload)
-	if err != nil {
-		log.Error().Err(err).Msg("list containers for surplus removal")
-		return nil, nil
-	}
-	routed := map[string]bool{}
-	if rs, err := e.Store.Routes(ctx, workload); err == nil {
-		for _, r := range rs {
-			routed[r.Container] = true
-		}
-	} else {
-		log.Error().Err(err).Msg("read routes for surplus removal")
-		return nil, nil
-	}
-	var removed []string
-	for _, c := range Surplus(all, keepID, keep) {
-		if routed[c.ID] {
-			log.Warn().Str(logkey.Container, c.Name).Msg("surplus container still routed: kept")
-			continue
-		}
-		if err := e.Coord.Commit(ctx, l, Writes{}); err != nil {
-			log.Warn().Err(err).Msg("surplus removal stopped: lease check failed")
-			return removed, fmt.Errorf("remove surplus: %w", err)
-		}
-		if c.Running {
-			if err := e.Docker.Stop(ctx, c.ID, e.StopGrace); err != nil {
-				log.Warn().Err(err).Str(logkey.Container, c.Name).Msg("stop surplus container")
-			}
-		}
-		if err := e.Docker.Remove(ctx, c.ID); err != nil {
-			log.Error().Err(err).Str(logkey.Container, c.Name).Msg("remove surplus container")
-			continue
-		}
-		gone := Instance{ID: c.ID, Workload: workload}
-		if err := e.Coord.Commit(ctx, l, Writes{DeleteInstances: []Instance{gone}}); err != nil {
-			log.Error().Err(err).Str(logkey.Container, c.Name).Msg("delete record of surplus container")
-		}
-		removed = append(removed, c.Name)
-	}
-	return removed, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -150,7 +149,7 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	}
 	declared := map[string]bool{}
 	for name, w := range workloads {
-		declared[name] = w != nil && slices.ContainsFunc(slices.Collect(maps.Values(w.Faces)), (*labels.Face).Enabled)
+		declared[name] = w != nil && HasFaces(w)
 	}
 	var errs []error
 	for _, p := range PlanSync(instances, routes, journals, containers, e.Network, e.UpstreamByName, e.PublishHost, declared) {
@@ -198,7 +197,7 @@ func (e *Engine) apply(ctx context.Context, l Lease, p WorkloadPlan, w *labels.W
 	if len(p.Orphaned) == 0 && !p.NeedRoutes {
 		return nil
 	}
-	target, ok := e.pickServing(ctx, p.Containers, w)
+	target, ok := e.pickServing(ctx, p.Containers, p.Routes, w)
 	if !ok {
 		log.Warn().Msg("routes need a container but none is running and healthy")
 		return nil
@@ -236,34 +235,32 @@ func (e *Engine) reroute(ctx context.Context, l Lease, routes []Route, log zerol
 }
 
 // pickServing chooses the container routes should point at when the
-// store no longer says: the newest running one that Docker does not call
-// unhealthy or starting and that answers the workload's health path.
-func (e *Engine) pickServing(ctx context.Context, cs []Container, w *labels.Workload) (Container, bool) {
-	ordered := slices.Clone(cs)
-	slices.SortFunc(ordered, func(a, b Container) int {
-		if c := b.Created.Compare(a.Created); c != 0 {
-			return c
+// store no longer says (a routed container is gone, or the routes were
+// lost): the one Serving picks among the containers that answer the
+// workload's health path, probed in Serving's order until one answers.
+func (e *Engine) pickServing(ctx context.Context, cs []Container, routes []Route, w *labels.Workload) (Container, bool) {
+	candidates := slices.Clone(cs)
+	for {
+		c, ok := Serving(candidates, routes)
+		if !ok || e.answers(ctx, c, w) {
+			return c, ok
 		}
-		return strings.Compare(b.Name, a.Name)
-	})
-	for _, c := range ordered {
-		if !c.Running || c.Health == "unhealthy" || c.Health == "starting" {
-			continue
-		}
-		if w != nil && w.Healthcheck != "" {
-			addr := c.IPs[cmp.Or(c.Labels[labels.ManagedNetwork], e.Network)]
-			if addr == "" {
-				continue
-			}
-			d := &deploy{Engine: e, w: w}
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := e.Health.WaitHealthy(pctx, d.healthURL(Instance{Address: addr}))
-			cancel()
-			if err != nil {
-				continue
-			}
-		}
-		return c, true
+		candidates = slices.DeleteFunc(candidates, func(x Container) bool { return x.ID == c.ID })
 	}
-	return Container{}, false
+}
+
+// answers reports whether c answers w's health path within 2 s; a
+// workload without one (or unknown) has nothing to probe.
+func (e *Engine) answers(ctx context.Context, c Container, w *labels.Workload) bool {
+	if w == nil || w.Healthcheck == "" {
+		return true
+	}
+	addr := c.IPs[cmp.Or(c.Labels[labels.ManagedNetwork], e.Network)]
+	if addr == "" {
+		return false
+	}
+	d := &deploy{Engine: e, w: w}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.Health.WaitHealthy(pctx, d.healthURL(Instance{Address: addr})) == nil
 }

@@ -44,11 +44,12 @@ type Host struct {
 	engine Engine
 	netMu  sync.Mutex // serialises EnsureNetwork
 
-	// PullAuth, when set, supplies credentials for a pull of ref; returning
-	// false pulls anonymously, an error fails the pull (a credential that
-	// cannot be read must not turn into an anonymous pull, whose failure
-	// would look like "not found"). Nil means every pull is anonymous.
-	PullAuth func(ctx context.Context, ref string) (registry.AuthConfig, bool, error)
+	// PullAuth, when set, turns the stored registry credentials named creds
+	// (Pull's argument) into credentials for a pull of ref; returning false
+	// pulls anonymously, an error fails the pull (a credential that cannot
+	// be read must not turn into an anonymous pull, whose failure would
+	// look like "not found"). Nil means every pull is anonymous.
+	PullAuth func(ctx context.Context, creds, ref string) (registry.AuthConfig, bool, error)
 	// Images, when not empty, refuses pulls outside --allowed-images: a
 	// backstop for the deployer's own check, whatever path asks for a pull.
 	Images policy.Images

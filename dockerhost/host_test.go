@@ -75,7 +75,7 @@ func TestPullFromRegistry(t *testing.T) {
 	}
 
 	start = time.Now()
-	digest, err := h.Pull(ctx, ref)
+	digest, err := h.Pull(ctx, ref, "")
 	t.Logf("pull: %s", time.Since(start))
 	if err != nil {
 		t.Fatalf("Pull: %v", err)
@@ -88,7 +88,7 @@ func TestPullFromRegistry(t *testing.T) {
 	}
 
 	// Pulling by digest returns that digest.
-	if d, err := h.Pull(ctx, repo+"@"+pushed); err != nil || d != pushed {
+	if d, err := h.Pull(ctx, repo+"@"+pushed, ""); err != nil || d != pushed {
 		t.Errorf("Pull by digest = %q, %v; want %q", d, err, pushed)
 	}
 }
@@ -98,7 +98,7 @@ func TestPullMissingTag(t *testing.T) {
 	reg := testsvc.Registry(t, nil)
 	ref := reg.Ref("tinyforge-" + testsvc.RunID + "/app:nope")
 
-	digest, err := h.Pull(ctxFor(t, time.Minute), ref)
+	digest, err := h.Pull(ctxFor(t, time.Minute), ref, "")
 	if err == nil {
 		t.Fatalf("Pull of a missing tag succeeded (digest %q)", digest)
 	}

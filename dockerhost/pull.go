@@ -12,11 +12,13 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
-// Pull pulls ref and returns the manifest digest it resolved to in ref's
-// repository ("" when the engine records none). The engine answers 200
+// Pull pulls ref with the stored registry credentials named creds ("" =
+// anonymous; PullAuth turns the name into credentials) and returns the
+// manifest digest it resolved to in ref's repository ("" when the engine
+// records none). The engine answers 200
 // before the pull is done and reports failures inside the progress stream,
 // so the whole stream is read and any error in it fails the pull.
-func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
+func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
@@ -24,7 +26,7 @@ func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
 	if err := h.Images.Allows(ref); err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	auth, err := h.registryAuth(ctx, ref)
+	auth, err := h.registryAuth(ctx, creds, ref)
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -49,10 +51,10 @@ func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
 
 // registryAuth encodes the X-Registry-Auth header. It is always sent, empty
 // when anonymous: a header the engine cannot decode is silently ignored.
-func (h *Host) registryAuth(ctx context.Context, ref string) (string, error) {
+func (h *Host) registryAuth(ctx context.Context, creds, ref string) (string, error) {
 	var ac registry.AuthConfig
 	if h.PullAuth != nil {
-		c, ok, err := h.PullAuth(ctx, ref)
+		c, ok, err := h.PullAuth(ctx, creds, ref)
 		if err != nil {
 			return "", err
 		}

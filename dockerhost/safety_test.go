@@ -123,24 +123,27 @@ func TestPullRefusedBeforeTheEngine(t *testing.T) {
 	if h.Images, err = policy.ParseImages([]string{"ghcr.io/acme"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.Pull(context.Background(), "docker.io/evil/miner:latest")
+	_, err = h.Pull(context.Background(), "docker.io/evil/miner:latest", "")
 	if !errors.Is(err, policy.ErrImageNotAllowed) || !strings.HasPrefix(err.Error(), "pull docker.io/evil/miner:latest: ") {
 		t.Fatalf("Pull outside the allow-list = %v", err)
 	}
 	h.Images = policy.Images{}
-	h.PullAuth = func(context.Context, string) (registry.AuthConfig, bool, error) {
+	h.PullAuth = func(context.Context, string, string) (registry.AuthConfig, bool, error) {
 		return registry.AuthConfig{}, false, errors.New(`registry credentials "ghcr": cannot decrypt`)
 	}
-	if _, err := h.Pull(context.Background(), "ghcr.io/acme/web@sha256:"+strings.Repeat("a", 64)); err == nil || !strings.Contains(err.Error(), "cannot decrypt") {
+	if _, err := h.Pull(context.Background(), "ghcr.io/acme/web@sha256:"+strings.Repeat("a", 64), "ghcr"); err == nil || !strings.Contains(err.Error(), "cannot decrypt") {
 		t.Fatalf("Pull with unreadable credentials = %v", err)
 	}
 	if len(eng.pulls) != 0 {
 		t.Fatalf("the engine was asked to pull %v", eng.pulls)
 	}
-	h.PullAuth = func(_ context.Context, ref string) (registry.AuthConfig, bool, error) {
+	h.PullAuth = func(_ context.Context, creds, ref string) (registry.AuthConfig, bool, error) {
+		if creds != "ghcr" { // the name Pull was given reaches the hook
+			return registry.AuthConfig{}, false, nil
+		}
 		return registry.AuthConfig{Username: "bot", Password: "tok"}, true, nil
 	}
-	if _, err := h.Pull(context.Background(), "ghcr.io/acme/web@sha256:"+strings.Repeat("a", 64)); err != nil {
+	if _, err := h.Pull(context.Background(), "ghcr.io/acme/web@sha256:"+strings.Repeat("a", 64), "ghcr"); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := registry.EncodeAuthConfig(registry.AuthConfig{Username: "bot", Password: "tok"})

@@ -5,18 +5,16 @@ import (
 
 	"github.com/docker/docker/api/types/registry"
 
-	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/imageref"
 	"github.com/tinyforge/tinyforge/secrets"
 )
 
-// pullAuth is dockerhost's PullAuth hook: a pull whose context names
-// stored registry credentials (deployer.WithRegistry, from the workload's
-// registry label) carries them; any other pull is anonymous. Credentials
-// that cannot be read fail the pull, naming the registry, never the token.
-func pullAuth(v *secrets.Vault) func(ctx context.Context, ref string) (registry.AuthConfig, bool, error) {
-	return func(ctx context.Context, ref string) (registry.AuthConfig, bool, error) {
-		name := deployer.RegistryFrom(ctx)
+// pullAuth is dockerhost's PullAuth hook: a pull that names stored
+// registry credentials (the deployer passes the workload's registry label)
+// carries them; any other pull is anonymous. Credentials that cannot be
+// read fail the pull, naming the registry, never the token.
+func pullAuth(v *secrets.Vault) func(ctx context.Context, name, ref string) (registry.AuthConfig, bool, error) {
+	return func(ctx context.Context, name, ref string) (registry.AuthConfig, bool, error) {
 		if name == "" {
 			return registry.AuthConfig{}, false, nil
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -106,14 +105,14 @@ func TestPullWithStoredCredentials(t *testing.T) {
 	h := dockerhost.New(cli)
 	h.PullAuth = pullAuth(vault)
 
-	if _, err := h.Pull(ctx, ref); err == nil {
+	if _, err := h.Pull(ctx, ref, ""); err == nil {
 		t.Fatal("anonymous pull from the private registry succeeded")
 	}
 	if got := auth.credentials(); len(got) != 0 {
 		t.Fatalf("anonymous pull presented credentials %v", got)
 	}
 
-	if _, err := h.Pull(deployer.WithRegistry(ctx, "private"), ref); err != nil {
+	if _, err := h.Pull(ctx, ref, "private"); err != nil {
 		t.Fatalf("pull with stored credentials: %v", err)
 	}
 	presented := auth.credentials()
@@ -125,7 +124,7 @@ func TestPullWithStoredCredentials(t *testing.T) {
 			t.Fatalf("engine presented %q, want robot:<token>", c)
 		}
 	}
-	if _, err := h.Pull(deployer.WithRegistry(ctx, "tokenonly"), ref); err != nil {
+	if _, err := h.Pull(ctx, ref, "tokenonly"); err != nil {
 		t.Fatalf("pull with token-as-username: %v", err)
 	}
 	got := auth.credentials()
@@ -134,23 +133,23 @@ func TestPullWithStoredCredentials(t *testing.T) {
 	}
 
 	bad := []struct {
-		ctx  context.Context
-		want string
+		creds string
+		want  string
 	}{
-		{deployer.WithRegistry(ctx, "missing"), `registry credentials "missing": not stored`},
-		{deployer.WithRegistry(ctx, "ghcr"), `registry credentials "ghcr" are for ghcr.io, not for images on ` + auth.host},
+		{"missing", `registry credentials "missing": not stored`},
+		{"ghcr", `registry credentials "ghcr" are for ghcr.io, not for images on ` + auth.host},
 	}
 	otherKeys, _ := secrets.NewKeyring([]byte(strings.Repeat("x", 32)))
 	wrongKey := dockerhost.New(cli)
 	wrongKey.PullAuth = pullAuth(&secrets.Vault{Store: store, Keys: otherKeys})
 	for _, b := range bad {
-		_, err := h.Pull(b.ctx, ref)
+		_, err := h.Pull(ctx, ref, b.creds)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("pull = %v, want %q", err, b.want)
 		}
 		t.Logf("bad credentials -> %v", err)
 	}
-	_, err = wrongKey.Pull(deployer.WithRegistry(ctx, "private"), ref)
+	_, err = wrongKey.Pull(ctx, ref, "private")
 	if err == nil || !strings.Contains(err.Error(), `registry credentials "private": token: cannot decrypt`) {
 		t.Errorf("pull with the wrong key = %v", err)
 	}

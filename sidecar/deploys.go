@@ -11,6 +11,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/internal/logkey"
+	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -102,21 +103,17 @@ func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// servingDigest is the digest of the container the workload's routes point
-// at ("" when unknown).
+// servingDigest is the digest of the container that serves the workload
+// (deployer.Serving; "" when nothing does).
 func (s *Sidecar) servingDigest(ctx context.Context, workload string) (string, error) {
 	routes, err := s.store.Routes(ctx, workload)
-	if err != nil || len(routes) == 0 {
-		return "", err
-	}
-	ins, err := s.store.Instances(ctx, workload)
 	if err != nil {
 		return "", err
 	}
-	for _, in := range ins {
-		if in.ID == routes[0].Container {
-			return in.Digest, nil
-		}
+	cs, err := s.engine.Containers(ctx, workload)
+	if err != nil {
+		return "", err
 	}
-	return "", nil
+	c, _ := deployer.Serving(cs, routes)
+	return c.Labels[labels.ManagedDigest], nil
 }

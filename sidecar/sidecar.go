@@ -66,10 +66,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		return nil, err
 	}
 	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
-	s.engine = deployer.New(deployer.Config{
+	s.engine, err = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
 		Store:          store,
+		Coord:          store,
 		Network:        cfg.Network,
 		Domain:         cfg.Domain,
 		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.VolumePaths.Roots()},
@@ -91,6 +92,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Watch:        cfg.Watch,
 		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
 	})
+	if err != nil {
+		closeProxy()
+		store.Close()
+		return nil, err
+	}
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge

@@ -47,34 +47,15 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 	}
 }
 
-// serving picks the container the workload's stored routes point at: what
-// runs is what is routed, not the newest container, which may belong to a
-// deploy in flight or one a crash interrupted. Without routes (or without
-// Redis) it falls back to the newest running container.
+// serving picks the container that serves the workload (deployer.Serving)
+// from its stored routes; without them (or without Redis) the rule falls
+// back to the newest running container.
 func (s *Sidecar) serving(ctx context.Context, workload string, cs []deployer.Container) (deployer.Container, bool) {
-	if s.store == nil {
-		return newestRunning(cs)
+	var routes []deployer.Route
+	if s.store != nil {
+		routes, _ = s.store.Routes(ctx, workload)
 	}
-	if routes, err := s.store.Routes(ctx, workload); err == nil && len(routes) > 0 {
-		for _, c := range cs {
-			if c.ID == routes[0].Container && c.Running {
-				return c, true
-			}
-		}
-	}
-	return newestRunning(cs)
-}
-
-// newestRunning picks the workload's newest running container.
-func newestRunning(cs []deployer.Container) (deployer.Container, bool) {
-	var best deployer.Container
-	found := false
-	for _, c := range cs {
-		if c.Running && (!found || c.Created.After(best.Created)) {
-			best, found = c, true
-		}
-	}
-	return best, found
+	return deployer.Serving(cs, routes)
 }
 
 // orphans tracks workloads that still have containers but that no

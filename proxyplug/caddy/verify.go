@@ -12,10 +12,7 @@ import (
 	"github.com/tinyforge/tinyforge/proxyplug"
 )
 
-var (
-	_ deployer.RouteLister = (*Plugin)(nil)
-	_ deployer.Verifier    = (*Plugin)(nil)
-)
+var _ deployer.Verifier = (*Plugin)(nil)
 
 // Verify confirms through Caddy that r serves r.Upstream: the upstream is
 // in Caddy's live upstream pool (GET /reverse_proxy/upstreams on the admin

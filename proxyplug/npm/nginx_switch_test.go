@@ -65,14 +65,15 @@ func TestSwitchThroughRealNginx(t *testing.T) {
 	f := newFakeNPM(t)
 	f.nginx = ngx
 	proxy := &timedProxy{Plugin: newPlugin(t, f, nil)}
-	engine := deployer.New(deployer.Config{
-		Docker: localImages{host}, Proxy: proxy, Store: store,
+	engine, err := deployer.New(deployer.Config{
+		Docker: localImages{host}, Proxy: proxy, Store: store, Coord: store,
 		Network: network, Domain: "example.com",
 		Labels:      map[string]string{testsvc.RunLabel: testsvc.RunID},
 		PublishHost: "127.0.0.1",
 		Drain:       500 * time.Millisecond,
 		Log:         zerolog.New(zerolog.NewTestWriter(t)),
 	})
+	must(t, err)
 	w := &labels.Workload{Name: workload, Image: img, Port: 8080, Healthcheck: "/health",
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}}}
 	if _, err := engine.Deploy(ctx, w, deployer.Request{Workload: workload, Tag: "v1"}); err != nil {

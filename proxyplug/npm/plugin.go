@@ -58,9 +58,8 @@ type Plugin struct {
 }
 
 var (
-	_ deployer.Proxy       = (*Plugin)(nil)
-	_ deployer.RouteLister = (*Plugin)(nil)
-	_ deployer.Verifier    = (*Plugin)(nil)
+	_ deployer.Proxy    = (*Plugin)(nil)
+	_ deployer.Verifier = (*Plugin)(nil)
 )
 
 // New returns a plugin for the NPM at opts.URL. It logs in on first use.

@@ -21,7 +21,7 @@ import (
 // test built locally.
 type localImages struct{ *dockerhost.Host }
 
-func (localImages) Pull(context.Context, string) (string, error) { return "", nil }
+func (localImages) Pull(context.Context, string, string) (string, error) { return "", nil }
 
 // TestRemoteModeForwardsToThePublishedPort deploys a real container with
 // NPM in remote mode (routes dial the Docker host's address): the proxy
@@ -45,13 +45,14 @@ func TestRemoteModeForwardsToThePublishedPort(t *testing.T) {
 
 	f := newFakeNPM(t)
 	p := newPlugin(t, f, nil)
-	engine := deployer.New(deployer.Config{
-		Docker: localImages{host}, Proxy: p, Store: store,
+	engine, err := deployer.New(deployer.Config{
+		Docker: localImages{host}, Proxy: p, Store: store, Coord: store,
 		Network: network, Domain: "example.com",
 		Labels:      map[string]string{testsvc.RunLabel: testsvc.RunID},
 		PublishHost: "127.0.0.1", // the server IP NPM dials, here loopback
 		Log:         zerolog.New(zerolog.NewTestWriter(t)),
 	})
+	must(t, err)
 	w := &labels.Workload{Name: workload, Image: img, Port: 8080, Healthcheck: "/health",
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}}}
 

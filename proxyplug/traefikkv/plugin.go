@@ -60,9 +60,8 @@ type Plugin struct {
 }
 
 var (
-	_ deployer.Proxy       = (*Plugin)(nil)
-	_ deployer.RouteLister = (*Plugin)(nil)
-	_ deployer.Verifier    = (*Plugin)(nil)
+	_ deployer.Proxy    = (*Plugin)(nil)
+	_ deployer.Verifier = (*Plugin)(nil)
 )
 
 // New returns a plugin on opts.Client. It does not contact Redis: Run (or

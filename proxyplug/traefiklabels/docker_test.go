@@ -45,12 +45,15 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 	host := dockerhost.New(cli)
 	host.NetworkLabels = map[string]string{testsvc.RunLabel: testsvc.RunID}
 	plugin := traefiklabels.New(traefiklabels.Options{Network: network, Settle: 10 * time.Millisecond})
-	engine := deployer.New(deployer.Config{
-		Docker: localImages{host}, Proxy: plugin, Store: store,
+	engine, err := deployer.New(deployer.Config{
+		Docker: localImages{host}, Proxy: plugin, Store: store, Coord: store,
 		Network: network, Domain: "example.com",
 		Labels: map[string]string{testsvc.RunLabel: testsvc.RunID},
 		Log:    zerolog.New(zerolog.NewTestWriter(t)),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := &labels.Workload{
 		Name: workload, Image: img, Port: 8080, Healthcheck: "/health", MaxInstances: 2,
 		Faces: map[string]*labels.Face{"www": {Subdomain: "www"}, "api": {Subdomain: "api", TargetPort: 8080}},
@@ -91,7 +94,7 @@ func TestCreatedContainersCarryIdenticalLabels(t *testing.T) {
 // the test built locally: what is under test is container creation.
 type localImages struct{ *dockerhost.Host }
 
-func (localImages) Pull(context.Context, string) (string, error) { return "", nil }
+func (localImages) Pull(context.Context, string, string) (string, error) { return "", nil }
 
 func traefikOnly(m map[string]string) map[string]string {
 	out := map[string]string{}

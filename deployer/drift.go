@@ -1,19 +1,6 @@
 package deployer
 
-import (
-	"cmp"
-	"context"
-)
-
-// Reconcile makes recorded state equal to Docker's, from one container
-// list per call whatever the number of containers. It is Sync without the
-// workload configs (routes of a workload are repaired but not rebuilt from
-// nothing) and returns the snapshot, so the caller can decide more from it
-// (orphaned workloads) without asking Docker again.
-func (e *Engine) Reconcile(ctx context.Context) ([]Container, error) {
-	r, err := e.Sync(ctx, nil)
-	return r.Snapshot, err
-}
+import "cmp"
 
 // Drift compares recorded instances with Docker's containers and returns
 // the instances whose record must change, already updated. An instance's
