@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/webhook"
 )
 
@@ -28,7 +29,7 @@ var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 // through the same inbox as webhooks; an Idempotency-Key header makes a
 // retried request count once.
 func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}

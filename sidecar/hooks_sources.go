@@ -1,12 +1,9 @@
 package sidecar
 
 import (
-	"context"
 	"net/http"
-	"strings"
 
-	"github.com/gorilla/mux"
-
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/webhook"
 )
 
@@ -16,9 +13,9 @@ import (
 func (s *Sidecar) githubHook(w http.ResponseWriter, r *http.Request) error {
 	secret := s.cfg.hookSecret(sourceGitHub)
 	if secret == "" {
-		return errorf(http.StatusForbidden, "github webhooks disabled: set --github-secret or --webhook-token")
+		return httpapi.Errorf(http.StatusForbidden, "github webhooks disabled: set --github-secret or --webhook-token")
 	}
-	body, err := readBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -34,9 +31,9 @@ func (s *Sidecar) githubHook(w http.ResponseWriter, r *http.Request) error {
 func (s *Sidecar) giteaHook(w http.ResponseWriter, r *http.Request) error {
 	secret := s.cfg.hookSecret(sourceGitea)
 	if secret == "" {
-		return errorf(http.StatusForbidden, "gitea webhooks disabled: set --gitea-secret or --webhook-token")
+		return httpapi.Errorf(http.StatusForbidden, "gitea webhooks disabled: set --gitea-secret or --webhook-token")
 	}
-	body, err := readBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -58,12 +55,12 @@ func (s *Sidecar) giteaHook(w http.ResponseWriter, r *http.Request) error {
 func (s *Sidecar) harborHook(w http.ResponseWriter, r *http.Request) error {
 	secret := s.cfg.hookSecret(sourceHarbor)
 	if secret == "" {
-		return errorf(http.StatusForbidden, "harbor webhooks disabled: set --harbor-auth or --webhook-token")
+		return httpapi.Errorf(http.StatusForbidden, "harbor webhooks disabled: set --harbor-auth or --webhook-token")
 	}
 	if !webhook.CheckAuthorization(r.Header.Get("Authorization"), secret) {
 		return s.reject(r, sourceHarbor, http.StatusUnauthorized, "missing or wrong Authorization header")
 	}
-	body, err := readBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -86,46 +83,15 @@ func (s *Sidecar) quayHook(w http.ResponseWriter, r *http.Request) error {
 func (s *Sidecar) tokenHook(w http.ResponseWriter, r *http.Request, source string, parse func([]byte) ([]webhook.Push, error)) error {
 	secret := s.cfg.hookSecret(source)
 	if secret == "" {
-		return errorf(http.StatusForbidden, source+" webhooks disabled: set --"+source+"-token or --webhook-token")
+		return httpapi.Errorf(http.StatusForbidden, source+" webhooks disabled: set --"+source+"-token or --webhook-token")
 	}
-	if !webhook.CheckToken(urlToken(r), secret) {
+	if !webhook.CheckToken(httpapi.URLToken(r), secret) {
 		return s.reject(r, source, http.StatusUnauthorized, "missing or wrong token in the URL")
 	}
-	body, err := readBody(w, r)
+	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
 	pushes, err := parse(body)
 	return s.parsed(w, r, source, "", pushes, err)
-}
-
-type urlTokenKey struct{}
-
-// urlToken is the token hideURLToken took from the request URL.
-func urlToken(r *http.Request) string {
-	tok, _ := r.Context().Value(urlTokenKey{}).(string)
-	return tok
-}
-
-// hideURLToken moves the token of a token-in-URL webhook (path variable
-// "token", or the token query parameter) into the request context and
-// masks it in the URL, so no log line or error ever shows it.
-func hideURLToken(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, inPath := mux.Vars(r)["token"]
-		q := r.URL.Query()
-		if !inPath {
-			tok = q.Get("token")
-		}
-		r = r.Clone(context.WithValue(r.Context(), urlTokenKey{}, tok))
-		if inPath {
-			r.URL.Path = strings.TrimSuffix(r.URL.Path, tok) + "xxxxx"
-			r.URL.RawPath = ""
-		}
-		if q.Has("token") {
-			q.Set("token", "xxxxx")
-			r.URL.RawQuery = q.Encode()
-		}
-		next.ServeHTTP(w, r)
-	})
 }

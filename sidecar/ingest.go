@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -44,7 +45,7 @@ type intakeReply struct {
 func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, only *labels.Workload) error {
 	if !s.hooks.ready.Load() {
 		w.Header().Set("Retry-After", "5")
-		return errorf(http.StatusServiceUnavailable, "starting: workloads not listed yet, retry")
+		return httpapi.Errorf(http.StatusServiceUnavailable, "starting: workloads not listed yet, retry")
 	}
 	now := time.Now().UTC()
 	reply := intakeReply{Accepted: []string{}}
@@ -107,7 +108,7 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	if err != nil {
 		log.Error().Err(err).Msg("delivery not stored: answering 503 so the sender retries")
 		w.Header().Set("Retry-After", "5")
-		return errorf(http.StatusServiceUnavailable, "cannot store the delivery now (redis unavailable), retry")
+		return httpapi.Errorf(http.StatusServiceUnavailable, "cannot store the delivery now (redis unavailable), retry")
 	}
 	for i, in := range intakes {
 		for _, e := range in.Entries {
@@ -120,7 +121,7 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 				Str(logkey.Digest, e.Digest).Str("event", e.Delivery).Str(logkey.Outcome, outcome).Msg("push " + outcome)
 		}
 	}
-	writeJSON(w, http.StatusAccepted, reply)
+	httpapi.WriteJSON(w, http.StatusAccepted, reply)
 	return nil
 }
 
@@ -171,11 +172,11 @@ func (s *Sidecar) parsed(w http.ResponseWriter, r *http.Request, source, deliver
 		if _, serr := s.store.Accept(ctx, s.cfg.Hooks.DedupTTL, nil, []deployer.Event{ev}); serr != nil {
 			s.log.Error().Err(serr).Str(logkey.Source, source).Msg("ignored delivery not recorded: answering 503")
 			w.Header().Set("Retry-After", "5")
-			return errorf(http.StatusServiceUnavailable, "cannot record the delivery now (redis unavailable), retry")
+			return httpapi.Errorf(http.StatusServiceUnavailable, "cannot record the delivery now (redis unavailable), retry")
 		}
 		s.log.Info().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Str(logkey.Outcome, outcomeIgnored).
 			Str("reason", err.Error()).Msg("delivery ignored")
-		writeJSON(w, http.StatusAccepted, intakeReply{Accepted: []string{}, Ignored: []string{err.Error()}})
+		httpapi.WriteJSON(w, http.StatusAccepted, intakeReply{Accepted: []string{}, Ignored: []string{err.Error()}})
 		return nil
 	case errors.Is(err, webhook.ErrContentType):
 		return s.reject(r, source, http.StatusUnsupportedMediaType, err.Error())
@@ -195,7 +196,7 @@ func (s *Sidecar) reject(r *http.Request, source string, status int, reason stri
 	if err := s.store.AppendGlobalEvent(ctx, ev); err != nil {
 		s.log.Warn().Err(err).Str(logkey.Source, source).Msg("rejected delivery not recorded")
 	}
-	return errorf(status, reason)
+	return httpapi.Errorf(status, reason)
 }
 
 // deliveryEvent is the history record of one delivery outcome.

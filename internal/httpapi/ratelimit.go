@@ -1,4 +1,4 @@
-package sidecar
+package httpapi
 
 import (
 	"math"
@@ -11,27 +11,27 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
-
-	"github.com/tinyforge/tinyforge/webhook"
 )
 
 // Failed-authentication budget of one remote on one route: a burst, then
 // one attempt per interval. A registry with the right token never spends it.
 const (
-	authFailBurst    = 20
+	// AuthFailBurst is how many refusals a remote gets on a route before
+	// it is answered 429.
+	AuthFailBurst    = 20
 	authFailInterval = 3 * time.Second
 	// authFailKeys bounds the number of remotes tracked at once.
 	authFailKeys = 10000
 )
 
-// authLimiter counts the requests each remote gets refused with 401 or
+// AuthLimiter counts the requests each remote gets refused with 401 or
 // 403, per route. Once a remote's budget is spent it gets 429 at once,
 // before its body is read or a line is logged, so a flood of bad requests
 // costs next to nothing and cannot crowd out real deliveries from other
 // sources. A request carrying a valid bearer token (webhook or API) is
 // never limited, even from a flooding address; sources whose signature
 // covers the body (HMAC) are limited by address until the budget refills.
-type authLimiter struct {
+type AuthLimiter struct {
 	every    rate.Limit
 	burst    int
 	maxKeys  int
@@ -46,28 +46,24 @@ type failBucket struct {
 	limited bool // a 429 was logged for the current run of refusals
 }
 
-func newAuthLimiter(log zerolog.Logger, valid func(*http.Request) bool) *authLimiter {
-	return &authLimiter{
-		every: rate.Every(authFailInterval), burst: authFailBurst, maxKeys: authFailKeys,
+// NewAuthLimiter returns a limiter; valid reports whether a request
+// carries a valid token (such a request is never limited).
+func NewAuthLimiter(log zerolog.Logger, valid func(*http.Request) bool) *AuthLimiter {
+	return &AuthLimiter{
+		every: rate.Every(authFailInterval), burst: AuthFailBurst, maxKeys: authFailKeys,
 		valid: valid, log: log, failures: map[string]*failBucket{},
 	}
 }
 
-// validBearer reports whether r carries one of the configured tokens.
-func (s *Sidecar) validBearer(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	return webhook.CheckBearer(h, s.cfg.WebhookToken) || webhook.CheckBearer(h, s.cfg.APIToken)
-}
-
-// middleware wraps every route of the router.
-func (a *authLimiter) middleware(next http.Handler) http.Handler {
+// Middleware wraps every route of the router.
+func (a *AuthLimiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		remote := remoteKey(r.RemoteAddr)
 		key := routeName(r) + " " + remote
 		if !a.valid(r) && a.spent(key, remote, r) {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(1/float64(a.every))), 1)))
 			w.Header().Set("Connection", "close")
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed authentications from this address: retry later"})
+			WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed authentications from this address: retry later"})
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
@@ -80,7 +76,7 @@ func (a *authLimiter) middleware(next http.Handler) http.Handler {
 
 // spent reports whether key has no failed attempt left, logging the
 // first refusal of each run.
-func (a *authLimiter) spent(key, remote string, r *http.Request) bool {
+func (a *AuthLimiter) spent(key, remote string, r *http.Request) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b := a.failures[key]
@@ -100,7 +96,7 @@ func (a *authLimiter) spent(key, remote string, r *http.Request) bool {
 }
 
 // fail spends one attempt of key.
-func (a *authLimiter) fail(key string) {
+func (a *AuthLimiter) fail(key string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b := a.failures[key]
@@ -116,7 +112,7 @@ func (a *authLimiter) fail(key string) {
 
 // forgetIdle drops the buckets that have refilled; if every bucket is in
 // use, it drops them all rather than grow without bound.
-func (a *authLimiter) forgetIdle() {
+func (a *AuthLimiter) forgetIdle() {
 	for k, b := range a.failures {
 		if b.lim.Tokens() >= float64(a.burst) {
 			delete(a.failures, k)
