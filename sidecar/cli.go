@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/envdefault"
 )
 
 // cliClient talks to a running sidecar's management API.
@@ -25,7 +26,7 @@ type cliClient struct {
 func cliFlags(fs *flag.FlagSet, getenv func(string) string) *cliClient {
 	c := &cliClient{http: &http.Client{Timeout: 30 * time.Second}}
 	e := envFlags{fs: fs, getenv: getenv}
-	e.str(&c.base, "url", "http://127.0.0.1:9080", "base URL of the sidecar's API")
+	e.str(&c.base, "url", envdefault.APIURL, "base URL of the sidecar's API")
 	e.str(&c.token, "api-token", "", "bearer token of the management API")
 	return c
 }

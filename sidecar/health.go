@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/tinyforge/tinyforge/internal/envdefault"
 )
 
 // Health runs `tinyforge health`, the image's HEALTHCHECK: it GETs
@@ -20,7 +22,7 @@ func Health(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	e := envFlags{fs: fs, getenv: getenv}
 	var listen string
 	var timeout time.Duration
-	e.str(&listen, "listen", ":9080", "address the sidecar listens on")
+	e.str(&listen, "listen", envdefault.Listen, "address the sidecar listens on")
 	e.duration(&timeout, "health-timeout", 3*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
