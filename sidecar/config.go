@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/envdefault"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
@@ -35,7 +36,7 @@ type Config struct {
 	BaseVolumePath  string
 	TeardownOrphans bool
 	OrphanGrace     time.Duration
-	Hooks           HookConfig
+	Hooks           intake.HookConfig
 
 	Drain          time.Duration
 	StopGrace      time.Duration

@@ -15,6 +15,9 @@ func (s *Sidecar) validBearer(r *http.Request) bool {
 	return webhook.CheckBearer(h, s.cfg.WebhookToken) || webhook.CheckBearer(h, s.cfg.APIToken)
 }
 
+// routes is the sidecar's HTTP API: /healthz, the intake's webhooks and
+// deploy API, and the management API behind --api-token. Every route is
+// behind the failed-authentication limiter.
 func (s *Sidecar) routes() http.Handler {
 	r := mux.NewRouter()
 	r.Use(httpapi.NewAuthLimiter(s.log, s.validBearer).Middleware)
@@ -23,17 +26,7 @@ func (s *Sidecar) routes() http.Handler {
 		return h(httpapi.RequireToken(s.cfg.APIToken, webhook.CheckBearer, f))
 	}
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
-	r.Handle("/v1/hooks/distribution", h(s.distributionHook)).Methods(http.MethodPost)
-	r.Handle("/v1/hooks/github", h(s.githubHook)).Methods(http.MethodPost)
-	r.Handle("/v1/hooks/gitea", h(s.giteaHook)).Methods(http.MethodPost)
-	r.Handle("/v1/hooks/harbor", h(s.harborHook)).Methods(http.MethodPost)
-	for _, p := range []string{"/v1/hooks/dockerhub", "/v1/hooks/dockerhub/{token}"} {
-		r.Handle(p, httpapi.HideURLToken(h(s.dockerHubHook))).Methods(http.MethodPost)
-	}
-	for _, p := range []string{"/v1/hooks/quay", "/v1/hooks/quay/{token}"} {
-		r.Handle(p, httpapi.HideURLToken(h(s.quayHook))).Methods(http.MethodPost)
-	}
-	r.Handle("/v1/deploy", api(s.deployAPI)).Methods(http.MethodPost)
+	s.intake.Mount(r) // /v1/hooks/* and /v1/deploy
 	r.Handle("/v1/events", api(s.globalEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/events", api(s.workloadEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads", api(s.listWorkloads)).Methods(http.MethodGet)

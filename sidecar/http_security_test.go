@@ -17,7 +17,6 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
-	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -45,16 +44,19 @@ func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *syncBu
 		t.Fatal(err)
 	}
 	cfg.APIToken, cfg.WebhookToken = apiToken, hookToken
-	s := &Sidecar{
-		cfg:         cfg,
-		log:         log,
-		store:       store,
-		controllers: NewControllers(nil, "", log),
-		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
+	s := newTestSidecar(cfg, store, log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { // the inbox consumer, after an empty controller list
+		defer close(done)
+		s.intake.Run(ctx, func(context.Context) error { return nil })
+	}()
+	t.Cleanup(func() { stop(); <-done; s.queue.Close(0) })
+	for deadline := time.Now().Add(10 * time.Second); !s.intake.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("intake not ready after 10s")
+		}
 	}
-	s.hooks = newHookState(s)
-	s.hooks.ready.Store(true)
-	t.Cleanup(func() { s.queue.Close(0) })
 	return s, logs
 }
 

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 // filter allows the tag, exactly as a push would. The request goes
 // through the same inbox as webhooks; an Idempotency-Key header makes a
 // retried request count once.
-func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
+func (in *Intake) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
@@ -37,39 +37,39 @@ func (s *Sidecar) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, "decode deploy request: "+err.Error())
+		return in.reject(r, SourceAPI, http.StatusBadRequest, "decode deploy request: "+err.Error())
 	}
 	if dec.More() {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, "decode deploy request: data after the JSON object")
+		return in.reject(r, SourceAPI, http.StatusBadRequest, "decode deploy request: data after the JSON object")
 	}
 	if (req.Workload == "") == (req.Image == "") {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, `give either "workload" or "image", with "tag"`)
+		return in.reject(r, SourceAPI, http.StatusBadRequest, `give either "workload" or "image", with "tag"`)
 	}
 	if req.Tag != "" && !tagPattern.MatchString(req.Tag) {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, fmt.Sprintf("tag %q is not a valid Docker tag", req.Tag))
+		return in.reject(r, SourceAPI, http.StatusBadRequest, fmt.Sprintf("tag %q is not a valid Docker tag", req.Tag))
 	}
 	delivery := r.Header.Get("Idempotency-Key")
 	if req.Workload != "" {
-		wl := s.controllers.Workload(req.Workload)
+		wl := in.declared.Workloads()[req.Workload]
 		if wl == nil {
-			return s.reject(r, sourceAPI, http.StatusNotFound, fmt.Sprintf("workload %q is not declared by any controller", req.Workload))
+			return in.reject(r, SourceAPI, http.StatusNotFound, fmt.Sprintf("workload %q is not declared by any controller", req.Workload))
 		}
 		push := webhook.Push{Repository: wl.Image, Tag: wl.ResolveTag(req.Tag), EventID: delivery}
-		return s.accept(w, r, sourceAPI, delivery, []webhook.Push{push}, wl)
+		return in.accept(w, r, SourceAPI, delivery, []webhook.Push{push}, wl)
 	}
 	repo, err := webhook.Repository(req.Image)
 	if err != nil {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, err.Error())
+		return in.reject(r, SourceAPI, http.StatusBadRequest, err.Error())
 	}
 	if req.Tag == "" {
-		return s.reject(r, sourceAPI, http.StatusBadRequest, `"tag" is required with "image"`)
+		return in.reject(r, SourceAPI, http.StatusBadRequest, `"tag" is required with "image"`)
 	}
 	found := false
-	for _, wl := range s.controllers.Workloads() {
+	for _, wl := range in.declared.Workloads() {
 		found = found || webhook.SameRepository(wl.Image, repo)
 	}
 	if !found {
-		return s.reject(r, sourceAPI, http.StatusNotFound, "no workload uses image "+repo)
+		return in.reject(r, SourceAPI, http.StatusNotFound, "no workload uses image "+repo)
 	}
-	return s.accept(w, r, sourceAPI, delivery, []webhook.Push{{Repository: repo, Tag: req.Tag, EventID: delivery}}, nil)
+	return in.accept(w, r, SourceAPI, delivery, []webhook.Push{{Repository: repo, Tag: req.Tag, EventID: delivery}}, nil)
 }

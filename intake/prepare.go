@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"context"
@@ -14,23 +14,23 @@ import (
 	"github.com/tinyforge/tinyforge/registryapi"
 )
 
-// prepare completes a request just before it deploys: it resolves the
+// Prepare completes a request just before it deploys: it resolves the
 // digest when the trigger gave none (Docker Hub, Gitea, Quay, the API), so
 // deduplication and history work; a tag the registry does not have fails
 // here and touches nothing. It returns false when there is nothing to
 // deploy; the outcome is then recorded. Whether the digest already serves
 // is the deployer's decision, which also weighs the runtime config and the
 // faces (a label change re-requests the serving digest on purpose).
-func (s *Sidecar) prepare(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request) (deployer.Request, bool) {
+func (in *Intake) Prepare(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request) (deployer.Request, bool) {
 	tag := w.ResolveTag(req.Tag)
 	ref := w.Image + ":" + tag
 	if req.Digest == "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		d, err := s.hooks.resolver.Digest(rctx, w.Image, tag)
+		d, err := in.resolver.Digest(rctx, w.Image, tag)
 		cancel()
 		switch {
 		case errors.Is(err, registryapi.ErrNotFound):
-			s.recordOutcome(ctx, w, req, ref, "", "failed: "+err.Error())
+			in.RecordOutcome(ctx, w, req, ref, "", "failed: "+err.Error())
 			return req, false
 		case err != nil:
 			log.Warn().Err(err).Msg("digest not resolved before the deploy; the pull resolves it")
@@ -41,16 +41,16 @@ func (s *Sidecar) prepare(ctx context.Context, log zerolog.Logger, w *labels.Wor
 	return req, true
 }
 
-// recordOutcome writes the outcome of a request that did not reach the
+// RecordOutcome writes the outcome of a request that did not reach the
 // deployer to the workload's history, and logs it.
-func (s *Sidecar) recordOutcome(ctx context.Context, w *labels.Workload, req deployer.Request, ref, digest, outcome string) {
+func (in *Intake) RecordOutcome(ctx context.Context, w *labels.Workload, req deployer.Request, ref, digest, outcome string) {
 	ev := deployer.Event{Time: time.Now().UTC(), Outcome: outcome, Image: ref, Digest: digest, Source: req.Source,
 		Delivery: req.Delivery, Workload: w.Name}
-	logEvent(s.log, ev, "request "+outcomeWord(outcome))
+	logEvent(in.log, ev, "request "+outcomeWord(outcome))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.store.AppendEvent(ctx, w.Name, ev); err != nil {
-		s.log.Error().Err(err).Str(logkey.Workload, w.Name).Msg("record event")
+	if err := in.store.AppendEvent(ctx, w.Name, ev); err != nil {
+		in.log.Error().Err(err).Str(logkey.Workload, w.Name).Msg("record event")
 	}
 }
 

@@ -1,10 +1,11 @@
-package sidecar
+package intake
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -41,16 +43,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// hookFixture is a sidecar without Docker: real Redis, real HTTP routes,
+// hookFixture is an intake without Docker: real Redis, real HTTP routes,
 // the real inbox consumer, and a queue whose "deploy" records the request
-// (optionally waiting for release) and acknowledges it like runDeploy.
+// (optionally waiting for release) and acknowledges it like the sidecar's
+// deploy executor.
 type hookFixture struct {
 	t     testing.TB
-	s     *Sidecar
+	in    *Intake
+	store *redisstore.Store
+	queue *deployer.Queue
 	srv   *httptest.Server
 	redis *testsvc.RedisServer
 	logs  *syncBuffer
-	logTo io.Writer // where the sidecar logs: logs, unless a benchmark says otherwise
+	logTo io.Writer // where the intake logs: logs, unless a benchmark says otherwise
 
 	mu       sync.Mutex
 	deployed []deployer.Request
@@ -66,6 +71,11 @@ const (
 	testAPIToken = "api-token-for-tests"
 )
 
+// declared is a fixed set of declared workloads.
+type declared map[string]*labels.Workload
+
+func (d declared) Workloads() map[string]*labels.Workload { return maps.Clone(d) }
+
 func newHookFixture(t testing.TB, workloads ...*labels.Workload) *hookFixture {
 	t.Helper()
 	return newHookFixtureLogging(t, nil, workloads...)
@@ -76,31 +86,33 @@ func newHookFixture(t testing.TB, workloads ...*labels.Workload) *hookFixture {
 func newHookFixtureLogging(t testing.TB, logTo io.Writer, workloads ...*labels.Workload) *hookFixture {
 	t.Helper()
 	f := &hookFixture{t: t, redis: testsvc.Redis(t), logs: &syncBuffer{}, logTo: logTo, started: make(chan deployer.Request, 100)}
-	if f.logTo == nil {
-		f.logTo = f.logs
-	}
-	cfg, err := Parse(nil, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.WebhookToken, cfg.APIToken = testSecret, testAPIToken
-	f.s = f.newSidecar(cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), workloads...)
-	f.srv = httptest.NewServer(f.s.routes())
+	cfg := Config{WebhookToken: testSecret, APIToken: testAPIToken, Consumer: "test-" + testsvc.RunID,
+		Hooks: HookConfig{DedupTTL: 24 * time.Hour}}
+	f.newIntake(cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), workloads...)
+	f.srv = httptest.NewServer(f.routes())
 	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() { f.s.queue.Close(5 * time.Second); _ = f.s.store.Close() })
+	t.Cleanup(func() { f.queue.Close(5 * time.Second); _ = f.store.Close() })
 	return f
 }
 
-func (f *hookFixture) newSidecar(cfg Config, store *redisstore.Store, workloads ...*labels.Workload) *Sidecar {
+// routes mounts the intake on a router, as the sidecar does.
+func (f *hookFixture) routes() http.Handler {
+	r := mux.NewRouter()
+	f.in.Mount(r)
+	return r
+}
+
+func (f *hookFixture) newIntake(cfg Config, store *redisstore.Store, workloads ...*labels.Workload) {
 	if f.logTo == nil {
 		f.logTo = f.logs
 	}
-	s := &Sidecar{cfg: cfg, log: zerolog.New(f.logTo).Level(zerolog.InfoLevel), store: store} // the sidecar's default level
-	s.controllers = NewControllers(nil, "", s.log)
+	log := zerolog.New(f.logTo).Level(zerolog.InfoLevel) // the sidecar's default level
+	d := declared{}
 	for _, w := range workloads {
-		s.controllers.workloads[w.Name] = w
+		d[w.Name] = w
 	}
-	s.queue = deployer.NewQueue(func(ctx context.Context, req deployer.Request) {
+	f.store = store
+	f.queue = deployer.NewQueue(func(ctx context.Context, req deployer.Request) {
 		select {
 		case f.started <- req:
 		default: // nobody watches starts (benchmarks)
@@ -115,11 +127,10 @@ func (f *hookFixture) newSidecar(cfg Config, store *redisstore.Store, workloads 
 		f.mu.Lock()
 		f.deployed = append(f.deployed, req)
 		f.mu.Unlock()
-		s.hooks.inbox.done(ctx, req)
+		f.in.Done(ctx, req)
 	})
-	s.hooks = newHookState(s)
-	s.hooks.ready.Store(true)
-	return s
+	f.in = New(cfg, store, d, f.queue.Submit, log)
+	f.in.ready.Store(true)
 }
 
 // consume runs the inbox consumer until the test ends or stopConsumer.
@@ -128,7 +139,7 @@ func (f *hookFixture) consume() {
 	f.stop, f.done = cancel, make(chan struct{})
 	go func() {
 		defer close(f.done)
-		f.s.hooks.inbox.run(ctx, func(context.Context) error { return nil })
+		f.in.Run(ctx, func(context.Context) error { return nil })
 	}()
 	f.t.Cleanup(f.stopConsumer)
 }
@@ -186,7 +197,7 @@ func (f *hookFixture) deployedNow() []deployer.Request {
 // history returns the outcomes of a workload's history, oldest first.
 func (f *hookFixture) history(workload string) []deployer.Event {
 	f.t.Helper()
-	evs, err := f.s.store.Events(context.Background(), workload, 0)
+	evs, err := f.store.Events(context.Background(), workload, 0)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -196,7 +207,7 @@ func (f *hookFixture) history(workload string) []deployer.Event {
 
 func (f *hookFixture) global() []deployer.Event {
 	f.t.Helper()
-	evs, err := f.s.store.GlobalEvents(context.Background(), 0)
+	evs, err := f.store.GlobalEvents(context.Background(), 0)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -206,7 +217,7 @@ func (f *hookFixture) global() []deployer.Event {
 
 func (f *hookFixture) inboxLen() int64 {
 	f.t.Helper()
-	n, err := f.s.store.InboxLen(context.Background())
+	n, err := f.store.InboxLen(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"context"
@@ -22,10 +22,10 @@ import (
 // Outcomes of a delivery, as history records and log lines spell them;
 // ignored, duplicate and rejected records append ": <reason>".
 const (
-	outcomeAccepted  = "accepted"
-	outcomeDuplicate = "duplicate"
-	outcomeIgnored   = "ignored"
-	outcomeRejected  = "rejected"
+	OutcomeAccepted  = "accepted"
+	OutcomeDuplicate = "duplicate"
+	OutcomeIgnored   = "ignored"
+	OutcomeRejected  = "rejected"
 )
 
 // intakeReply is the body of a 202: what became of each push.
@@ -42,8 +42,8 @@ type intakeReply struct {
 // When Redis cannot store it the answer is 503, so the sender retries:
 // nothing is acknowledged that is not stored. A non-nil only skips the
 // matching and the tag filter: the deploy API naming a workload.
-func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, only *labels.Workload) error {
-	if !s.hooks.ready.Load() {
+func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, only *labels.Workload) error {
+	if !in.ready.Load() {
 		w.Header().Set("Retry-After", "5")
 		return httpapi.Errorf(http.StatusServiceUnavailable, "starting: workloads not listed yet, retry")
 	}
@@ -51,30 +51,30 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	reply := intakeReply{Accepted: []string{}}
 	var intakes []redisstore.Intake
 	var global []deployer.Event
-	log := s.log.With().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Logger()
+	log := in.log.With().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Logger()
 	ignore := func(p webhook.Push, workload, reason string) {
-		ev := deliveryEvent(now, source, p.EventID, delivery, p.Image()+":"+p.Tag, p.Digest, outcomeIgnored+": "+reason)
+		ev := deliveryEvent(now, source, p.EventID, delivery, p.Image()+":"+p.Tag, p.Digest, OutcomeIgnored+": "+reason)
 		ev.Workload = workload
 		global = append(global, ev)
 		reply.Ignored = append(reply.Ignored, reason)
 		log.Info().Str(logkey.Image, p.Image()).Str(logkey.Tag, p.Tag).Str(logkey.Workload, workload).
-			Str(logkey.Outcome, outcomeIgnored).Str("reason", reason).Msg("push ignored")
+			Str(logkey.Outcome, OutcomeIgnored).Str("reason", reason).Msg("push ignored")
 	}
 
-	workloads := s.controllers.Workloads()
+	workloads := in.declared.Workloads()
 	for _, p := range pushes {
 		id := p.EventID
 		if id == "" {
 			id = delivery
 		}
-		in := redisstore.Intake{}
+		batch := redisstore.Intake{}
 		if id != "" {
-			in.DedupKey = source + ":" + id + ":" + p.Tag
+			batch.DedupKey = source + ":" + id + ":" + p.Tag
 		}
 		targets := []*labels.Workload{only}
 		if only == nil {
 			var skipped []skip
-			targets, skipped = route(p, workloads, s.hooks.repository, (*labels.Workload).AllowsTag)
+			targets, skipped = route(p, workloads, in.repository, (*labels.Workload).AllowsTag)
 			for _, sk := range skipped {
 				ignore(p, sk.workload, sk.reason)
 			}
@@ -88,33 +88,33 @@ func (s *Sidecar) accept(w http.ResponseWriter, r *http.Request, source, deliver
 				Source: source, Delivery: id, Pushed: p.Time, Received: now,
 			}
 			ref := t.Image + ":" + p.Tag
-			acc := deliveryEvent(now, source, id, delivery, ref, p.Digest, outcomeAccepted)
-			dup := deliveryEvent(now, source, id, delivery, ref, p.Digest, outcomeDuplicate+": delivery "+id+" was already accepted")
-			in.Entries = append(in.Entries, e)
-			in.Accepted = append(in.Accepted, acc)
-			in.Duplicate = append(in.Duplicate, dup)
+			acc := deliveryEvent(now, source, id, delivery, ref, p.Digest, OutcomeAccepted)
+			dup := deliveryEvent(now, source, id, delivery, ref, p.Digest, OutcomeDuplicate+": delivery "+id+" was already accepted")
+			batch.Entries = append(batch.Entries, e)
+			batch.Accepted = append(batch.Accepted, acc)
+			batch.Duplicate = append(batch.Duplicate, dup)
 		}
-		intakes = append(intakes, in)
+		intakes = append(intakes, batch)
 	}
 	if len(pushes) == 0 {
-		global = append(global, deliveryEvent(now, source, "", delivery, "", "", outcomeIgnored+": no tagged manifest push in the delivery"))
+		global = append(global, deliveryEvent(now, source, "", delivery, "", "", OutcomeIgnored+": no tagged manifest push in the delivery"))
 		reply.Ignored = append(reply.Ignored, "no tagged manifest push in the delivery")
-		log.Info().Str(logkey.Outcome, outcomeIgnored).Str("reason", "no tagged manifest push").Msg("delivery ignored")
+		log.Info().Str(logkey.Outcome, OutcomeIgnored).Str("reason", "no tagged manifest push").Msg("delivery ignored")
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	fresh, err := s.store.Accept(ctx, s.cfg.Hooks.DedupTTL, intakes, global)
+	fresh, err := in.store.Accept(ctx, in.cfg.Hooks.DedupTTL, intakes, global)
 	if err != nil {
 		log.Error().Err(err).Msg("delivery not stored: answering 503 so the sender retries")
 		w.Header().Set("Retry-After", "5")
 		return httpapi.Errorf(http.StatusServiceUnavailable, "cannot store the delivery now (redis unavailable), retry")
 	}
-	for i, in := range intakes {
-		for _, e := range in.Entries {
-			outcome, line := outcomeAccepted, &reply.Accepted
+	for i, batch := range intakes {
+		for _, e := range batch.Entries {
+			outcome, line := OutcomeAccepted, &reply.Accepted
 			if !fresh[i] {
-				outcome, line = outcomeDuplicate, &reply.Duplicate
+				outcome, line = OutcomeDuplicate, &reply.Duplicate
 			}
 			*line = append(*line, e.Workload+":"+e.Tag)
 			log.Info().Str(logkey.Workload, e.Workload).Str(logkey.Image, e.Image).Str(logkey.Tag, e.Tag).
@@ -163,38 +163,38 @@ func route(p webhook.Push, workloads map[string]*labels.Workload, repoOf func(st
 // parsed finishes a handler once the body is authentic: a parse error is
 // a 415 or 400 (recorded as rejected), an ErrIgnored delivery is recorded
 // and answered 202, and pushes go on to accept.
-func (s *Sidecar) parsed(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, err error) error {
+func (in *Intake) parsed(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, err error) error {
 	switch {
 	case errors.Is(err, webhook.ErrIgnored):
 		ev := deliveryEvent(time.Now().UTC(), source, "", delivery, "", "", err.Error())
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if _, serr := s.store.Accept(ctx, s.cfg.Hooks.DedupTTL, nil, []deployer.Event{ev}); serr != nil {
-			s.log.Error().Err(serr).Str(logkey.Source, source).Msg("ignored delivery not recorded: answering 503")
+		if _, serr := in.store.Accept(ctx, in.cfg.Hooks.DedupTTL, nil, []deployer.Event{ev}); serr != nil {
+			in.log.Error().Err(serr).Str(logkey.Source, source).Msg("ignored delivery not recorded: answering 503")
 			w.Header().Set("Retry-After", "5")
 			return httpapi.Errorf(http.StatusServiceUnavailable, "cannot record the delivery now (redis unavailable), retry")
 		}
-		s.log.Info().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Str(logkey.Outcome, outcomeIgnored).
+		in.log.Info().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Str(logkey.Outcome, OutcomeIgnored).
 			Str("reason", err.Error()).Msg("delivery ignored")
 		httpapi.WriteJSON(w, http.StatusAccepted, intakeReply{Accepted: []string{}, Ignored: []string{err.Error()}})
 		return nil
 	case errors.Is(err, webhook.ErrContentType):
-		return s.reject(r, source, http.StatusUnsupportedMediaType, err.Error())
+		return in.reject(r, source, http.StatusUnsupportedMediaType, err.Error())
 	case err != nil:
-		return s.reject(r, source, http.StatusBadRequest, err.Error())
+		return in.reject(r, source, http.StatusBadRequest, err.Error())
 	}
-	return s.accept(w, r, source, delivery, pushes, nil)
+	return in.accept(w, r, source, delivery, pushes, nil)
 }
 
 // reject records a refused delivery in the global stream (best effort: a
 // refusal must not wait on Redis) and returns the error handle() answers
 // and logs.
-func (s *Sidecar) reject(r *http.Request, source string, status int, reason string) error {
-	ev := deliveryEvent(time.Now().UTC(), source, "", "", "", "", fmt.Sprintf("%s: %d %s", outcomeRejected, status, reason))
+func (in *Intake) reject(r *http.Request, source string, status int, reason string) error {
+	ev := deliveryEvent(time.Now().UTC(), source, "", "", "", "", fmt.Sprintf("%s: %d %s", OutcomeRejected, status, reason))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
 	defer cancel()
-	if err := s.store.AppendGlobalEvent(ctx, ev); err != nil {
-		s.log.Warn().Err(err).Str(logkey.Source, source).Msg("rejected delivery not recorded")
+	if err := in.store.AppendGlobalEvent(ctx, ev); err != nil {
+		in.log.Warn().Err(err).Str(logkey.Source, source).Msg("rejected delivery not recorded")
 	}
 	return httpapi.Errorf(status, reason)
 }

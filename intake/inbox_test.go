@@ -1,7 +1,6 @@
-package sidecar
+package intake
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -138,8 +137,8 @@ func TestInboxSurvivesRestart(t *testing.T) {
 
 	// Third life, same Redis: a fresh sidecar claims and deploys it.
 	g := &hookFixture{t: t, redis: f.redis, logs: &syncBuffer{}, started: make(chan deployer.Request, 10)}
-	g.s = g.newSidecar(f.s.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
-	t.Cleanup(func() { g.s.queue.Close(time.Second); _ = g.s.store.Close() })
+	g.newIntake(f.in.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
+	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
 	g.consume()
 	got := g.waitDeployed(1)
 	if got[0].Tag != "v1" || got[0].Entry == "" {
@@ -157,7 +156,7 @@ func TestRedisDownIs503(t *testing.T) {
 	f := newHookFixture(t, demo())
 	closed := fmt.Sprintf("127.0.0.1:%d", testsvc.FreePort(t))
 	down := redisstore.New(redis.NewClient(&redis.Options{Addr: closed, MaxRetries: -1, DialTimeout: 100 * time.Millisecond}), "")
-	f.s.store = down
+	f.in.store = down
 	status, _, raw := f.postDist(distPush("x", "v1", time.Now()))
 	if status != http.StatusServiceUnavailable || !strings.Contains(raw, "retry") {
 		t.Fatalf("status %d %s, want 503", status, raw)
@@ -177,7 +176,7 @@ func TestRedisDownIs503(t *testing.T) {
 
 func TestNotReadyIs503(t *testing.T) {
 	f := newHookFixture(t, demo())
-	f.s.hooks.ready.Store(false)
+	f.in.ready.Store(false)
 	if status, _, raw := f.postDist(distPush("x", "v1", time.Now())); status != http.StatusServiceUnavailable {
 		t.Fatalf("status %d %s, want 503 before the controllers are listed", status, raw)
 	}
@@ -210,15 +209,5 @@ func TestPushOrder(t *testing.T) {
 		if ok != s.ok || newer != s.newer {
 			t.Errorf("step %d (%s %s): admit = %v %q, want %v %q", i, s.workload, s.tag, ok, newer, s.ok, s.newer)
 		}
-	}
-}
-
-// TestUnknownWorkloadEntry: an entry for a workload no longer declared is
-// dropped and acknowledged by the real deploy step.
-func TestUndeclaredWorkloadIsDropped(t *testing.T) {
-	f := newHookFixture(t, demo())
-	f.s.runDeploy(context.Background(), deployer.Request{Workload: "gone", Tag: "v1"})
-	if !strings.Contains(f.logs.String(), "deploy dropped") {
-		t.Error("no log line for the dropped request")
 	}
 }

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"context"
@@ -18,7 +18,8 @@ import (
 // durable inbox, the queue is the scheduler: a sidecar killed at any point
 // finds the unacknowledged entries again on restart and deploys them.
 type inbox struct {
-	store    *redisstore.Store
+	store    InboxStore
+	events   EventStore
 	submit   func(deployer.Request) error
 	consumer string
 	log      zerolog.Logger
@@ -30,9 +31,9 @@ type inbox struct {
 	pending map[string][]string
 }
 
-func newInbox(store *redisstore.Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
+func newInbox(store Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
 	return &inbox{
-		store: store, submit: submit, consumer: consumer,
+		store: store, events: store, submit: submit, consumer: consumer,
 		log:     log.With().Str(logkey.Component, "inbox").Logger(),
 		order:   pushOrder{newest: map[string]pushMark{}},
 		pending: map[string][]string{},
@@ -43,7 +44,7 @@ func newInbox(store *redisstore.Store, submit func(deployer.Request) error, cons
 // first (it lists the controllers): an entry read before would name a
 // workload not known yet. Then it takes over the entries a previous
 // process read but never acknowledged, and reads new ones.
-func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
+func (box *inbox) run(ctx context.Context, ready func(context.Context) error) {
 	backoff := 100 * time.Millisecond
 	retry := func(what string, f func() error) bool {
 		for {
@@ -55,7 +56,7 @@ func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
 			if ctx.Err() != nil {
 				return false
 			}
-			in.log.Warn().Err(err).Dur("retry_in", backoff).Msg(what)
+			box.log.Warn().Err(err).Dur("retry_in", backoff).Msg(what)
 			select {
 			case <-ctx.Done():
 				return false
@@ -65,52 +66,52 @@ func (in *inbox) run(ctx context.Context, ready func(context.Context) error) {
 		}
 	}
 	if !retry("list controllers", func() error { return ready(ctx) }) ||
-		!retry("create inbox consumer group", func() error { return in.store.EnsureInbox(ctx) }) {
+		!retry("create inbox consumer group", func() error { return box.store.EnsureInbox(ctx) }) {
 		return
 	}
 	defer func() { // a clean stop hands what it did not finish to its siblings at once
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
-		_ = in.store.Heartbeat(ctx, in.consumer, time.Millisecond)
+		_ = box.store.Heartbeat(ctx, box.consumer, time.Millisecond)
 	}()
 	var own []redisstore.InboxEntry
 	if !retry("read own unacknowledged inbox entries", func() (err error) {
-		own, err = in.store.OwnPending(ctx, in.consumer)
+		own, err = box.store.OwnPending(ctx, box.consumer)
 		return err
 	}) {
 		return
 	}
 	if len(own) > 0 {
-		in.log.Info().Int("entries", len(own)).Msg("resuming requests accepted before a restart")
+		box.log.Info().Int("entries", len(own)).Msg("resuming requests accepted before a restart")
 	}
-	if !in.handle(ctx, own) {
+	if !box.handle(ctx, own) {
 		return
 	}
 	var lastClaim time.Time
 	for ctx.Err() == nil {
 		var entries []redisstore.InboxEntry
 		if !retry("read inbox", func() (err error) {
-			if err := in.store.Heartbeat(ctx, in.consumer, heartbeatTTL); err != nil {
+			if err := box.store.Heartbeat(ctx, box.consumer, heartbeatTTL); err != nil {
 				return err
 			}
 			if time.Since(lastClaim) >= claimEvery {
-				claimed, err := in.store.ClaimDead(ctx, in.consumer)
+				claimed, err := box.store.ClaimDead(ctx, box.consumer)
 				if err != nil {
 					return err
 				}
 				lastClaim = time.Now()
 				if len(claimed) > 0 {
-					in.log.Info().Int("entries", len(claimed)).Msg("resuming requests accepted before a restart (by a sidecar that stopped)")
+					box.log.Info().Int("entries", len(claimed)).Msg("resuming requests accepted before a restart (by a sidecar that stopped)")
 				}
 				entries = claimed
 			}
-			more, err := in.store.ReadInbox(ctx, in.consumer, 100, time.Second)
+			more, err := box.store.ReadInbox(ctx, box.consumer, 100, time.Second)
 			entries = append(entries, more...)
 			return err
 		}) {
 			return
 		}
-		if !in.handle(ctx, entries) {
+		if !box.handle(ctx, entries) {
 			return
 		}
 	}
@@ -129,46 +130,46 @@ const (
 // accepted) are recorded and acknowledged together, one round trip per
 // batch. It returns false when the queue takes no more requests
 // (shutdown): the rest stay unacknowledged for the next start.
-func (in *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) bool {
+func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) bool {
 	var drop []string
 	var events []deployer.Event
 	defer func() {
 		if len(events) > 0 {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if _, err := in.store.Accept(ctx, 0, nil, events); err != nil {
-				in.log.Warn().Err(err).Msg("record dropped requests")
+			if _, err := box.events.Accept(ctx, 0, nil, events); err != nil {
+				box.log.Warn().Err(err).Msg("record dropped requests")
 			}
 		}
 		if len(drop) > 0 {
-			in.ack(ctx, drop...)
+			box.ack(ctx, drop...)
 		}
 	}()
 	for _, e := range entries {
-		log := in.log.With().Str(logkey.Workload, e.Workload).Str(logkey.Tag, e.Tag).Str(logkey.Source, e.Source).
+		log := box.log.With().Str(logkey.Workload, e.Workload).Str(logkey.Tag, e.Tag).Str(logkey.Source, e.Source).
 			Str(logkey.Delivery, e.Delivery).Str("entry", e.ID).Logger()
 		if e.Workload == "" {
 			log.Error().Msg("inbox entry does not decode: dropped")
 			drop = append(drop, e.ID)
 			continue
 		}
-		if ok, newer := in.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
+		if ok, newer := box.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
 			ev := deliveryEvent(time.Now().UTC(), e.Source, e.Delivery, "", e.Image+":"+e.Tag, e.Digest,
-				outcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
+				OutcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
 			ev.Workload = e.Workload
-			logEvent(in.log, ev, "request ignored")
+			logEvent(box.log, ev, "request ignored")
 			events = append(events, ev)
 			drop = append(drop, e.ID)
 			continue
 		}
-		in.mu.Lock()
-		in.pending[e.Workload] = append(in.pending[e.Workload], e.ID)
-		in.mu.Unlock()
+		box.mu.Lock()
+		box.pending[e.Workload] = append(box.pending[e.Workload], e.ID)
+		box.mu.Unlock()
 		req := deployer.Request{Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source, Delivery: e.Delivery, Entry: e.ID}
-		if err := in.submit(req); err != nil {
-			in.mu.Lock()
-			in.pending[e.Workload] = removeID(in.pending[e.Workload], e.ID)
-			in.mu.Unlock()
+		if err := box.submit(req); err != nil {
+			box.mu.Lock()
+			box.pending[e.Workload] = removeID(box.pending[e.Workload], e.ID)
+			box.mu.Unlock()
 			log.Info().Err(err).Msg("not queued; left for the next start")
 			return false
 		}
@@ -181,13 +182,13 @@ func (in *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) bo
 // request's own: the queue runs the newest request and drops the ones it
 // replaced, so a finished deploy covers all earlier entries. A deploy cut
 // short by shutdown acknowledges nothing: it is redone on the next start.
-func (in *inbox) done(ctx context.Context, req deployer.Request) {
+func (box *inbox) done(ctx context.Context, req deployer.Request) {
 	if req.Entry == "" || ctx.Err() != nil {
 		return
 	}
-	in.mu.Lock()
+	box.mu.Lock()
 	var covered, rest []string
-	for _, id := range in.pending[req.Workload] {
+	for _, id := range box.pending[req.Workload] {
 		if redisstore.CompareIDs(id, req.Entry) <= 0 {
 			covered = append(covered, id)
 		} else {
@@ -195,23 +196,23 @@ func (in *inbox) done(ctx context.Context, req deployer.Request) {
 		}
 	}
 	if len(rest) == 0 {
-		delete(in.pending, req.Workload)
+		delete(box.pending, req.Workload)
 	} else {
-		in.pending[req.Workload] = rest
+		box.pending[req.Workload] = rest
 	}
-	in.mu.Unlock()
-	if !in.ack(ctx, covered...) {
-		in.mu.Lock()
-		in.pending[req.Workload] = append(covered, in.pending[req.Workload]...)
-		in.mu.Unlock()
+	box.mu.Unlock()
+	if !box.ack(ctx, covered...) {
+		box.mu.Lock()
+		box.pending[req.Workload] = append(covered, box.pending[req.Workload]...)
+		box.mu.Unlock()
 	}
 }
 
-func (in *inbox) ack(ctx context.Context, ids ...string) bool {
+func (box *inbox) ack(ctx context.Context, ids ...string) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := in.store.AckInbox(ctx, ids...); err != nil {
-		in.log.Warn().Err(err).Strs("entries", ids).Msg("acknowledge inbox entries; they will be redone (as no-ops) on the next start")
+	if err := box.store.AckInbox(ctx, ids...); err != nil {
+		box.log.Warn().Err(err).Strs("entries", ids).Msg("acknowledge inbox entries; they will be redone (as no-ops) on the next start")
 		return false
 	}
 	return true

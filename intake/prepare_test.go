@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"context"
@@ -26,12 +26,12 @@ func TestPrepareResolvesDigests(t *testing.T) {
 	ctx := context.Background()
 	log := zerolog.New(f.logs)
 
-	req, ok := f.s.prepare(ctx, log, w, deployer.Request{Workload: "worker", Tag: "v1", Source: "quay"})
+	req, ok := f.in.Prepare(ctx, log, w, deployer.Request{Workload: "worker", Tag: "v1", Source: "quay"})
 	if !ok || req.Digest != v1 {
 		t.Fatalf("prepare v1 = %+v, %v; want digest %s", req, ok, v1)
 	}
 
-	_, ok = f.s.prepare(ctx, log, w, deployer.Request{Workload: "worker", Tag: "v9", Source: "quay", Delivery: "d9"})
+	_, ok = f.in.Prepare(ctx, log, w, deployer.Request{Workload: "worker", Tag: "v9", Source: "quay", Delivery: "d9"})
 	if ok {
 		t.Fatal("a tag the registry lacks went on to deploy")
 	}

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"net/http"
@@ -63,43 +63,9 @@ func TestDeployAPI(t *testing.T) {
 	}
 
 	// Without an API token the endpoint is off.
-	f.s.cfg.APIToken = ""
-	f.srv.Config.Handler = f.s.routes()
+	f.in.cfg.APIToken = ""
+	f.srv.Config.Handler = f.routes()
 	if status, _, _ := f.post("/v1/deploy", []byte(`{"workload":"api","tag":"v1"}`), auth); status != http.StatusForbidden {
 		t.Errorf("deploy API without --api-token: %d, want 403", status)
-	}
-}
-
-func TestEventsAPI(t *testing.T) {
-	f := newHookFixture(t, demo())
-	f.postDist(sample(t, "distribution-v3-manifest-push.json"))
-	f.postDist(sample(t, "distribution-v3-blob-push.json"))
-	get := func(path string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+testAPIToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
-	}
-	if status, body := get("/v1/workloads/demo/events"); status != 200 || !strings.Contains(body, `"outcome":"accepted"`) || !strings.Contains(body, `"delivery":"01a21f9a-18a4-729f-a27a-e16ca5bab35e"`) {
-		t.Errorf("workload events: %d %s", status, body)
-	}
-	if status, body := get("/v1/events?n=1"); status != 200 || !strings.Contains(body, "no tagged manifest push") {
-		t.Errorf("global events: %d %s", status, body)
-	}
-	if status, _ := get("/v1/events?n=-1"); status != 400 {
-		t.Errorf("n=-1: %d", status)
 	}
 }

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"crypto/hmac"
@@ -135,9 +135,9 @@ func TestHookSources(t *testing.T) {
 	var rejected, ignored int
 	for _, ev := range f.global() {
 		switch outcomeWord(ev.Outcome) {
-		case outcomeRejected:
+		case OutcomeRejected:
 			rejected++
-		case outcomeIgnored:
+		case OutcomeIgnored:
 			ignored++
 		}
 		if ev.Source == "" {
@@ -151,8 +151,8 @@ func TestHookSources(t *testing.T) {
 
 func TestHookSourceDisabled(t *testing.T) {
 	f := newHookFixture(t, sourceWorkloads()...)
-	f.s.cfg.WebhookToken = ""
-	f.s.cfg.Hooks.QuayToken = "only-quay"
+	f.in.cfg.WebhookToken = ""
+	f.in.cfg.Hooks.QuayToken = "only-quay"
 	for _, path := range []string{"/v1/hooks/distribution", "/v1/hooks/github", "/v1/hooks/gitea", "/v1/hooks/harbor", "/v1/hooks/dockerhub/x"} {
 		if status, _, raw := f.post(path, []byte(`{}`), nil); status != http.StatusForbidden || !strings.Contains(raw, "disabled") {
 			t.Errorf("%s with no secret: %d %s, want 403 disabled", path, status, raw)

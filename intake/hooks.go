@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"net/http"
@@ -10,18 +10,18 @@ import (
 // distributionHook takes CNCF distribution notifications (registry 2.x
 // and 3.x, GitLab's and Harbor's inner registry): bearer token first,
 // then the events; tagged manifest pushes go to the inbox.
-func (s *Sidecar) distributionHook(w http.ResponseWriter, r *http.Request) error {
-	token := s.cfg.hookSecret(sourceDistribution)
+func (in *Intake) distributionHook(w http.ResponseWriter, r *http.Request) error {
+	token := in.cfg.Secret(SourceDistribution)
 	if token == "" {
 		return httpapi.Errorf(http.StatusForbidden, "distribution webhooks disabled: set --distribution-token or --webhook-token")
 	}
 	if !webhook.CheckBearer(r.Header.Get("Authorization"), token) {
-		return s.reject(r, sourceDistribution, http.StatusUnauthorized, "missing or wrong bearer token")
+		return in.reject(r, SourceDistribution, http.StatusUnauthorized, "missing or wrong bearer token")
 	}
 	body, err := httpapi.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
 	pushes, err := webhook.ParseDistribution(r.Header.Get("Content-Type"), body)
-	return s.parsed(w, r, sourceDistribution, "", pushes, err)
+	return in.parsed(w, r, SourceDistribution, "", pushes, err)
 }

@@ -1,4 +1,4 @@
-package sidecar
+package intake
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ import (
 // a (fake, 100 ms) deploy covering them is done.
 // Clients and server share the machine.
 //
-//	go test -run '^$' -bench WebhookIngest -benchtime 20000x ./sidecar/
+//	go test -run '^$' -bench WebhookIngest -benchtime 20000x ./intake/
 
 // BenchmarkWebhookIngestAt2000 offers a steady 2,000 deliveries/s (open
 // loop: a delivery is due at its slot whether or not earlier ones were
@@ -119,7 +119,7 @@ func benchIngest(b *testing.B, rate float64, workers int) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/delivery")
 	b.ReportMetric(float64(redisUsed.Microseconds())/float64(len(all)), "redis-cpu-µs/delivery")
 	b.ReportMetric(0, "ns/op")
-	if n, err := f.s.store.InboxLen(b.Context()); err == nil {
+	if n, err := f.store.InboxLen(b.Context()); err == nil {
 		b.Logf("%d deliveries in %s; p90 %.1f ms, p99.9 %.1f ms, max %.1f ms; %d inbox entries left to acknowledge",
 			len(all), elapsed.Round(time.Millisecond), pct(0.90), pct(0.999), pct(1), n)
 	}
@@ -137,7 +137,7 @@ func processCPU() time.Duration {
 
 // redisCPU is the CPU time redis-server reports it used (INFO cpu).
 func redisCPU(b *testing.B, f *hookFixture) time.Duration {
-	info, err := f.s.store.Client().Info(b.Context(), "cpu").Result()
+	info, err := f.store.Client().Info(b.Context(), "cpu").Result()
 	if err != nil {
 		b.Fatal(err)
 	}
