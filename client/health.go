@@ -1,4 +1,4 @@
-package sidecar
+package client
 
 import (
 	"context"
@@ -19,16 +19,19 @@ import (
 func Health(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tinyforge health", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	e := envFlags{fs: fs, getenv: getenv}
 	var listen string
 	var timeout time.Duration
-	e.str(&listen, "listen", envdefault.Listen, "address the sidecar listens on")
-	e.duration(&timeout, "health-timeout", 3*time.Second, "how long to wait for the answer")
+	fs.StringVar(&listen, "listen", envdefault.Lookup(getenv, "listen", envdefault.Listen), envdefault.Usage("listen", "address the sidecar listens on"))
+	def, envErr := time.ParseDuration(envdefault.Lookup(getenv, "health-timeout", "3s"))
+	if envErr != nil {
+		envErr = fmt.Errorf("%s: %w", envdefault.EnvName("health-timeout"), envErr)
+	}
+	fs.DurationVar(&timeout, "health-timeout", def, envdefault.Usage("health-timeout", "how long to wait for the answer"))
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if e.err != nil {
-		fmt.Fprintln(stderr, "tinyforge health:", e.err)
+	if envErr != nil {
+		fmt.Fprintln(stderr, "tinyforge health:", envErr)
 		return 2
 	}
 	url, err := healthURL(listen)

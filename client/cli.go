@@ -1,4 +1,11 @@
-package sidecar
+// Package client holds the commands that talk to a running sidecar over
+// HTTP: `tinyforge rollback` and `tinyforge deploys` (management API, with
+// the API token) and `tinyforge health` (the image's HEALTHCHECK). They
+// read the same TINYFORGE_* variables as the sidecar (internal/envdefault)
+// and decode its JSON into deployer types. It must not import sidecar or
+// any package that runs the daemon: a client links only what it sends and
+// reads.
+package client
 
 import (
 	"encoding/json"
@@ -7,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +33,8 @@ type cliClient struct {
 // cliFlags are the flags every API subcommand takes, with env twins.
 func cliFlags(fs *flag.FlagSet, getenv func(string) string) *cliClient {
 	c := &cliClient{http: &http.Client{Timeout: 30 * time.Second}}
-	e := envFlags{fs: fs, getenv: getenv}
-	e.str(&c.base, "url", envdefault.APIURL, "base URL of the sidecar's API")
-	e.str(&c.token, "api-token", "", "bearer token of the management API")
+	fs.StringVar(&c.base, "url", envdefault.Lookup(getenv, "url", envdefault.APIURL), envdefault.Usage("url", "base URL of the sidecar's API"))
+	fs.StringVar(&c.token, "api-token", envdefault.Lookup(getenv, "api-token", ""), envdefault.Usage("api-token", "bearer token of the management API"))
 	return c
 }
 
@@ -63,7 +70,7 @@ func (c *cliClient) call(method, path string, out any) error {
 func RollbackMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tinyforge rollback", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := cliFlags(fs, osGetenv)
+	c := cliFlags(fs, os.Getenv)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tinyforge rollback [flags] WORKLOAD\n\nRedeploys the previous successful image digest of WORKLOAD, blue-green.")
 		fs.PrintDefaults()
@@ -89,7 +96,7 @@ func RollbackMain(args []string, stdout, stderr io.Writer) int {
 func DeploysMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tinyforge deploys", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := cliFlags(fs, osGetenv)
+	c := cliFlags(fs, os.Getenv)
 	limit := fs.Int("limit", 20, "how many deploys to show")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tinyforge deploys [flags] WORKLOAD\n\nShows the deploy history of WORKLOAD, newest first.")

@@ -1,4 +1,4 @@
-package sidecar
+package client
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 )
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestHealthURL(t *testing.T) {
 	cases := map[string]string{
@@ -57,6 +59,9 @@ func TestHealthCommand(t *testing.T) {
 	}
 	if code, _ := run([]string{"--listen", "nonsense"}, nil); code != 2 {
 		t.Errorf("bad --listen: exit %d, want 2", code)
+	}
+	if code, out := run(nil, map[string]string{"TINYFORGE_HEALTH_TIMEOUT": "soon"}); code != 2 || !strings.Contains(out, "TINYFORGE_HEALTH_TIMEOUT") {
+		t.Errorf("bad TINYFORGE_HEALTH_TIMEOUT: exit %d, %q; want 2 naming the variable", code, out)
 	}
 	if code, _ := run([]string{"--bogus"}, nil); code != 2 {
 		t.Errorf("bad flag: exit %d, want 2", code)
