@@ -8,7 +8,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/admin"
 	"github.com/tinyforge/tinyforge/client"
-	"github.com/tinyforge/tinyforge/labels/labelscli"
+	"github.com/tinyforge/tinyforge/cmd/tinyforge/labelscli"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
 

@@ -263,7 +263,7 @@ func TestSchemaIsLabelsMarkdown(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("exit status %d, stderr %q", code, stderr)
 	}
-	want, err := os.ReadFile("../../LABELS.md")
+	want, err := os.ReadFile("../../../LABELS.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestSchemaIsLabelsMarkdown(t *testing.T) {
 // TestComposeExampleIsValid keeps compose.example.yml at the repository
 // root from drifting into invalid labels.
 func TestComposeExampleIsValid(t *testing.T) {
-	stdout, stderr, code := run(t, "", "check", "../../compose.example.yml")
+	stdout, stderr, code := run(t, "", "check", "../../../compose.example.yml")
 	if code != ExitOK {
 		t.Fatalf("compose.example.yml fails `tinyforge labels check` (exit status %d):\n%s%s", code, stdout, stderr)
 	}

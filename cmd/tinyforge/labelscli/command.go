@@ -6,7 +6,9 @@
 // It owns reading compose files and rendering reports for people and
 // scripts. What a label means and whether it is valid belongs to package
 // labels, which stays free of YAML and Docker; this package never deploys
-// or changes anything.
+// or changes anything. It lives under cmd/ because it is a command that
+// reads Docker (dockerhost) and uses the deployer's spec rules: no library
+// package may import it.
 package labelscli
 
 import (
