@@ -3,6 +3,9 @@
 // Redis directly, sealing with the same key file as the sidecar. It never
 // prints a token or a secret value, and reads secrets from a file or
 // stdin so they need not appear on a command line.
+//
+// It shares the sidecar's flag names, environment twins and defaults
+// through internal/envdefault and redisstore, and must not import sidecar.
 package admin
 
 import (
