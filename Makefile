@@ -61,7 +61,7 @@ vulncheck:
 
 bench:
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
-	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./sidecar/
+	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./intake/
 
 demo: build
 	scripts/demo.sh

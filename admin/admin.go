@@ -3,6 +3,9 @@
 // Redis directly, sealing with the same key file as the sidecar. It never
 // prints a token or a secret value, and reads secrets from a file or
 // stdin so they need not appear on a command line.
+//
+// It shares the sidecar's flag names, environment twins and defaults
+// through internal/envdefault and redisstore, and must not import sidecar.
 package admin
 
 import (
@@ -14,9 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge/internal/envdefault"
 	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/secrets"
-	"github.com/tinyforge/tinyforge/sidecar"
 )
 
 // IO is where a command reads and writes.
@@ -37,17 +40,12 @@ type conn struct {
 }
 
 func (c *conn) flags(fs *flag.FlagSet, getenv func(string) string) {
-	def := func(name, v string) string {
-		if e := getenv(sidecar.EnvName(name)); e != "" {
-			return e
-		}
-		return v
-	}
+	def := func(name, v string) string { return envdefault.Lookup(getenv, name, v) }
 	// The Redis URL may hold a password: its environment value is never
 	// the flag's printed default.
-	c.redisURL = def("redis-url", "redis://127.0.0.1:6379/0")
-	fs.Func("redis-url", "Redis URL of the sidecar (default redis://127.0.0.1:6379/0; env TINYFORGE_REDIS_URL)", func(s string) error { c.redisURL = s; return nil })
-	fs.StringVar(&c.redisPrefix, "redis-prefix", def("redis-prefix", "tinyforge:"), "prefix of the sidecar's Redis keys (env TINYFORGE_REDIS_PREFIX)")
+	c.redisURL = def("redis-url", envdefault.RedisURL)
+	fs.Func("redis-url", "Redis URL of the sidecar (default "+envdefault.RedisURL+"; env TINYFORGE_REDIS_URL)", func(s string) error { c.redisURL = s; return nil })
+	fs.StringVar(&c.redisPrefix, "redis-prefix", def("redis-prefix", redisstore.DefaultPrefix), "prefix of the sidecar's Redis keys (env TINYFORGE_REDIS_PREFIX)")
 	fs.StringVar(&c.keyFile, "secret-key-file", def("secret-key-file", ""), "AES-256 key file (env TINYFORGE_SECRET_KEY_FILE)")
 	fs.StringVar(&c.oldKeyFile, "secret-old-key-file", def("secret-old-key-file", ""), "previous key, for reading during a rotation (env TINYFORGE_SECRET_OLD_KEY_FILE)")
 }

@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tinyforge/tinyforge/intake"
+	"github.com/tinyforge/tinyforge/internal/envdefault"
+	"github.com/tinyforge/tinyforge/redisstore"
 )
 
 // Config is every setting of the daemon. Each one is a flag with an
@@ -32,7 +36,7 @@ type Config struct {
 	BaseVolumePath  string
 	TeardownOrphans bool
 	OrphanGrace     time.Duration
-	Hooks           HookConfig
+	Hooks           intake.HookConfig
 
 	Drain          time.Duration
 	StopGrace      time.Duration
@@ -85,9 +89,9 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	fs := flag.NewFlagSet("tinyforge sidecar", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	e := &envFlags{fs: fs, getenv: getenv}
-	e.str(&c.Listen, "listen", ":9080", "address of the webhook and API server")
-	e.secret(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL for state, queue and history")
-	e.str(&c.RedisPrefix, "redis-prefix", "tinyforge:", "prefix of every Redis key the sidecar owns")
+	e.str(&c.Listen, "listen", envdefault.Listen, "address of the webhook and API server")
+	e.secret(&c.RedisURL, "redis-url", envdefault.RedisURL, "Redis URL for state, queue and history")
+	e.str(&c.RedisPrefix, "redis-prefix", redisstore.DefaultPrefix, "prefix of every Redis key the sidecar owns")
 	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy, traefik-kv, traefik-labels, npm or none")
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
@@ -139,11 +143,6 @@ func (c Config) validate() error {
 	return nil
 }
 
-// EnvName is the environment twin of a flag: listen -> TINYFORGE_LISTEN.
-func EnvName(flagName string) string {
-	return "TINYFORGE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 // envFlags defines flags whose defaults come from their environment twins.
 type envFlags struct {
 	fs     *flag.FlagSet
@@ -153,14 +152,11 @@ type envFlags struct {
 }
 
 func (e *envFlags) lookup(name, def string) string {
-	if v := e.getenv(EnvName(name)); v != "" {
-		return v
-	}
-	return def
+	return envdefault.Lookup(e.getenv, name, def)
 }
 
 func (e *envFlags) usage(name, usage string) string {
-	return usage + " (env " + EnvName(name) + ")"
+	return envdefault.Usage(name, usage)
 }
 
 func (e *envFlags) str(p *string, name, def, usage string) {
@@ -170,7 +166,7 @@ func (e *envFlags) str(p *string, name, def, usage string) {
 func (e *envFlags) boolean(p *bool, name string, def bool, usage string) {
 	v, err := strconv.ParseBool(e.lookup(name, strconv.FormatBool(def)))
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+		e.err = fmt.Errorf("%s: %w", envdefault.EnvName(name), err)
 	}
 	e.fs.BoolVar(p, name, v, e.usage(name, usage))
 }
@@ -178,7 +174,7 @@ func (e *envFlags) boolean(p *bool, name string, def bool, usage string) {
 func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, usage string) {
 	v, err := time.ParseDuration(e.lookup(name, def.String()))
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+		e.err = fmt.Errorf("%s: %w", envdefault.EnvName(name), err)
 	}
 	e.fs.DurationVar(p, name, v, e.usage(name, usage))
 }
@@ -186,7 +182,7 @@ func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, us
 func (e *envFlags) integer(p *int, name string, def int, usage string) {
 	v, err := strconv.Atoi(e.lookup(name, strconv.Itoa(def)))
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+		e.err = fmt.Errorf("%s: %w", envdefault.EnvName(name), err)
 	}
 	e.fs.IntVar(p, name, v, e.usage(name, usage))
 }
@@ -195,7 +191,7 @@ func (e *envFlags) labels(p *map[string]string, name, usage string) {
 	*p = map[string]string{}
 	v := labelsValue{m: *p}
 	if err := v.Set(e.lookup(name, "")); err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %w", EnvName(name), err)
+		e.err = fmt.Errorf("%s: %w", envdefault.EnvName(name), err)
 	}
 	e.fs.Var(v, name, e.usage(name, usage))
 }

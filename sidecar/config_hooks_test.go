@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tinyforge/tinyforge/intake"
 )
 
 func TestHookConfig(t *testing.T) {
@@ -33,10 +35,10 @@ func TestHookConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for source, want := range map[string]string{
-		sourceGitHub: "from-file", sourceQuay: "q", sourceHarbor: "h",
-		sourceDistribution: "shared", sourceGitea: "shared", sourceDockerHub: "shared",
+		intake.SourceGitHub: "from-file", intake.SourceQuay: "q", intake.SourceHarbor: "h",
+		intake.SourceDistribution: "shared", intake.SourceGitea: "shared", intake.SourceDockerHub: "shared",
 	} {
-		if got := c.hookSecret(source); got != want {
+		if got := intakeConfig(c).Secret(source); got != want {
 			t.Errorf("secret of %s = %q, want %q", source, got, want)
 		}
 	}
@@ -49,7 +51,7 @@ func TestHookConfig(t *testing.T) {
 	if err != nil || c.APIToken != "api-from-env-file" {
 		t.Errorf("api token from TINYFORGE_API_TOKEN_FILE: %q, %v", c.APIToken, err)
 	}
-	if c.hookSecret(sourceGitHub) != "" {
+	if intakeConfig(c).Secret(intake.SourceGitHub) != "" {
 		t.Error("no secret at all must leave the source disabled")
 	}
 

@@ -10,13 +10,14 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
 // requireStore answers 503 while Redis does not answer (see storeUp).
-func (s *Sidecar) requireStore(next handlerFunc) handlerFunc {
+func (s *Sidecar) requireStore(next httpapi.HandlerFunc) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.storeUp(w, r); err != nil {
 			return err
@@ -37,7 +38,7 @@ func (s *Sidecar) storeUp(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		w.Header().Set("Retry-After", "5")
-		return errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
+		return httpapi.Errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
 	}
 	return nil
 }
@@ -51,7 +52,7 @@ func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error 
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 || n > redisstore.HistoryLen {
-			return errorf(http.StatusBadRequest, "limit "+strconv.Quote(v)+": want an integer from 1 to "+strconv.Itoa(redisstore.HistoryLen))
+			return httpapi.Errorf(http.StatusBadRequest, "limit "+strconv.Quote(v)+": want an integer from 1 to "+strconv.Itoa(redisstore.HistoryLen))
 		}
 		limit = n
 	}
@@ -60,11 +61,11 @@ func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if len(all) == 0 && s.controllers.Workload(name) == nil {
-		return errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+		return httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
 	}
 	evs := deployer.Deploys(all) // deliveries are at /v1/workloads/{name}/events
 	evs = evs[:min(int64(len(evs)), limit)]
-	writeJSON(w, http.StatusOK, map[string]any{"workload": name, "deploys": evs})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"workload": name, "deploys": evs})
 	return nil
 }
 
@@ -74,7 +75,7 @@ func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	name := mux.Vars(r)["name"]
 	if s.controllers.Workload(name) == nil {
-		return errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+		return httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
 	}
 	history, err := s.store.Events(ctx, name, 0)
 	if err != nil {
@@ -86,18 +87,18 @@ func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error
 	}
 	target, ok := deployer.RollbackTarget(history, current)
 	if !ok {
-		return errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
+		return httpapi.Errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
 	}
 	req := deployer.RollbackRequest(name, target)
 	if err := s.queue.Submit(req); err != nil {
 		if errors.Is(err, deployer.ErrClosed) {
-			return errorf(http.StatusServiceUnavailable, err.Error())
+			return httpapi.Errorf(http.StatusServiceUnavailable, err.Error())
 		}
 		return err
 	}
 	s.log.Info().Str(logkey.Workload, name).Str(logkey.Image, target.Image).Str(logkey.Digest, target.Digest).
 		Str(logkey.Source, "rollback").Msg("rollback queued")
-	writeJSON(w, http.StatusAccepted, map[string]string{
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{
 		"workload": name, "image": target.Image, "tag": req.Tag, "digest": req.Digest, "from_deploy": target.Deploy, "current": current,
 	})
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 )
 
 // workloadEvents lists a workload's history (deploys and deliveries),
@@ -21,7 +22,7 @@ func (s *Sidecar) workloadEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
+	httpapi.WriteJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
 	return nil
 }
 
@@ -36,7 +37,7 @@ func (s *Sidecar) globalEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
+	httpapi.WriteJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
 	return nil
 }
 
@@ -48,7 +49,7 @@ func eventCount(r *http.Request) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, errorf(http.StatusBadRequest, fmt.Sprintf("n=%q: want a count >= 0", v))
+		return 0, httpapi.Errorf(http.StatusBadRequest, fmt.Sprintf("n=%q: want a count >= 0", v))
 	}
 	return n, nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
-	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
@@ -44,16 +44,19 @@ func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *syncBu
 		t.Fatal(err)
 	}
 	cfg.APIToken, cfg.WebhookToken = apiToken, hookToken
-	s := &Sidecar{
-		cfg:         cfg,
-		log:         log,
-		store:       store,
-		controllers: NewControllers(nil, "", log),
-		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
+	s := newTestSidecar(cfg, store, log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { // the inbox consumer, after an empty controller list
+		defer close(done)
+		s.intake.Run(ctx, func(context.Context) error { return nil })
+	}()
+	t.Cleanup(func() { stop(); <-done; s.queue.Close(0) })
+	for deadline := time.Now().Add(10 * time.Second); !s.intake.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("intake not ready after 10s")
+		}
 	}
-	s.hooks = newHookState(s)
-	s.hooks.ready.Store(true)
-	t.Cleanup(func() { s.queue.Close(0) })
 	return s, logs
 }
 
@@ -199,8 +202,8 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 	// The budget is checked before a request and spent after its 401, so
 	// requests already in flight when it runs out may still be answered:
 	// at most one per concurrent client.
-	if unauth+limited != workers*each || unauth > authFailBurst+workers || limited < workers*each-authFailBurst-workers {
-		t.Errorf("flood answers: 401 x%d, 429 x%d; want about %d 401s then 429s", unauth, limited, authFailBurst)
+	if unauth+limited != workers*each || unauth > httpapi.AuthFailBurst+workers || limited < workers*each-httpapi.AuthFailBurst-workers {
+		t.Errorf("flood answers: 401 x%d, 429 x%d; want about %d 401s then 429s", unauth, limited, httpapi.AuthFailBurst)
 	}
 	if accepted != 20 || fromAttacker != 20 {
 		t.Errorf("accepted %d and %d of 20 real deliveries", accepted, fromAttacker)
@@ -218,7 +221,7 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 	out := logs.String()
 	// Every delivery is logged (accepted or ignored); refusals only up to
 	// the budget, then one line for the 429s.
-	if n := strings.Count(out, `"request refused"`); n > authFailBurst+workers+2 { // + the two probes below
+	if n := strings.Count(out, `"request refused"`); n > httpapi.AuthFailBurst+workers+2 { // + the two probes below
 		t.Errorf("%d refusal log lines for the flood: refusals past the budget should not be logged", n)
 	}
 	if strings.Contains(out, secHookToken) || strings.Contains(out, "bad-1-") {
@@ -226,20 +229,5 @@ func TestAuthFloodDoesNotStarveDeliveries(t *testing.T) {
 	}
 	if strings.Count(out, "too many failed authentications") != 1 {
 		t.Errorf("want exactly one 429 log line:\n%s", out)
-	}
-}
-
-func TestRemoteKey(t *testing.T) {
-	cases := map[string]string{
-		"127.0.0.2:5555":              "127.0.0.2",
-		"[2001:db8:1:2:3:4:5:6]:443":  "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ffff:4:5:6]:1": "2001:db8:1:2::/64",
-		"[::ffff:10.0.0.1]:80":        "10.0.0.1",
-		"not-an-address":              "not-an-address",
-	}
-	for in, want := range cases {
-		if got := remoteKey(in); got != want {
-			t.Errorf("remoteKey(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

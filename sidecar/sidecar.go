@@ -1,7 +1,14 @@
-// Package sidecar is the composition root of the tinyforge daemon: it reads
-// the config, wires Docker, Redis, the proxy plugin and the deployer
-// together, serves the webhook and management API, and runs the controller
-// watch and reconcile loops until shutdown.
+// Package sidecar is the composition root of the tinyforge daemon: it
+// parses the config, connects Docker and Redis, builds the proxy plugin,
+// the deployer, the controller watcher (controllers) and the webhook intake
+// (intake) with their dependencies made explicit, runs each queued request
+// (runDeploy), serves the management API (status, deploys, rollback,
+// events, teardown) next to the intake's routes, and runs the watch,
+// reconcile and inbox loops until shutdown.
+//
+// Decisions live in the packages it wires; what is here is wiring, flag
+// parsing and thin HTTP handlers. Only cmd imports it: client and admin
+// must not, and nothing it wires may import it back.
 package sidecar
 
 import (
@@ -16,8 +23,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
+	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -32,17 +41,24 @@ type Sidecar struct {
 	store       *redisstore.Store
 	engine      *deployer.Engine
 	queue       *deployer.Queue
-	controllers *Controllers
-	orphans     orphans
+	controllers *controllers.Controllers
+	orphans     controllers.Orphans
 	kicks       chan struct{} // asks the reconcile loop for a pass
 
 	mu           sync.Mutex
-	orphanStatus map[string]orphanStatus
+	orphanStatus map[string]controllers.OrphanStatus
 
 	proxy      deployer.Proxy
 	closeProxy func()
-	hooks      *hookState
+	intake     *intake.Intake
 }
+
+// The composition root wires these implementations into the consumers'
+// interfaces.
+var (
+	_ intake.Store    = (*redisstore.Store)(nil)
+	_ intake.Declared = (*controllers.Controllers)(nil)
+)
 
 // New connects to Docker and Redis and wires the components.
 func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) {
@@ -98,17 +114,21 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		return nil, err
 	}
 	s.queue = deployer.NewQueue(s.runDeploy)
-	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
+	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
-	s.orphans.since = map[string]time.Time{}
-	s.hooks = newHookState(s)
+	s.intake = intake.New(intakeConfig(cfg), store, s.controllers, s.queue.Submit, log)
 	return s, nil
+}
+
+// intakeConfig is the part of the config the webhook intake reads.
+func intakeConfig(cfg Config) intake.Config {
+	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID}
 }
 
 // runDeploy executes one queued request against the workload's current
 // config, then acknowledges the inbox entries it covers.
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
-	defer s.hooks.inbox.done(ctx, req)
+	defer s.intake.Done(ctx, req)
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
 	if req.Teardown {
 		if s.controllers.Workload(req.Workload) != nil {
@@ -123,7 +143,7 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
 		return
 	}
-	req, ok := s.prepare(ctx, log, w, req)
+	req, ok := s.intake.Prepare(ctx, log, w, req)
 	if !ok {
 		return
 	}
@@ -133,7 +153,7 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 			log.Debug().Str(logkey.Image, res.Image).Msg("labels changed nothing the container runs")
 			return
 		}
-		s.recordOutcome(ctx, w, req, res.Image, res.Digest, outcomeDuplicate+": "+res.Image+" already serves")
+		s.intake.RecordOutcome(ctx, w, req, res.Image, res.Digest, intake.OutcomeDuplicate+": "+res.Image+" already serves")
 	}
 }
 
@@ -162,7 +182,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	if r, ok := s.proxy.(proxyRunner); ok {
 		wg.Go(func() { _ = r.Run(loopCtx) })
 	}
-	wg.Go(func() { s.hooks.inbox.run(loopCtx, s.hooksReady) })
+	wg.Go(func() { s.intake.Run(loopCtx, s.controllers.Refresh) })
 	wg.Go(func() {
 		managedWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger()).Run(loopCtx)
 	})
@@ -186,14 +206,4 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
-}
-
-// hooksReady lists the controllers once, then lets webhooks in: before
-// that, a push would match no workload and be ignored for good.
-func (s *Sidecar) hooksReady(ctx context.Context) error {
-	if err := s.controllers.Refresh(ctx); err != nil {
-		return err
-	}
-	s.hooks.ready.Store(true)
-	return nil
 }

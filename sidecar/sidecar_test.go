@@ -1,13 +1,9 @@
 package sidecar
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tinyforge/tinyforge/deployer"
-	"github.com/tinyforge/tinyforge/labels"
 )
 
 func TestParseFlagsWinOverEnvironment(t *testing.T) {
@@ -50,68 +46,5 @@ func TestParseRefusesBadSettings(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, c.want)
 			}
 		})
-	}
-}
-
-func controller(name string, created int64, lbls map[string]string) deployer.Container {
-	return deployer.Container{ID: name, Name: name, Running: true, Created: time.Unix(created, 0), Labels: lbls}
-}
-
-func TestCollectWorkloads(t *testing.T) {
-	web := map[string]string{"tinyforge.workloads.web.image": "reg/web", "tinyforge.workloads.web.port": "80"}
-	list := []deployer.Container{
-		controller("second", 2, map[string]string{
-			"tinyforge.workloads.web.image": "reg/web", "tinyforge.workloads.web.port": "80", // same as first
-			"tinyforge.workloads.api.image": "reg/other", "tinyforge.workloads.api.port": "81",
-		}),
-		controller("first", 1, map[string]string{
-			"tinyforge.workloads.web.image": web["tinyforge.workloads.web.image"], "tinyforge.workloads.web.port": "80",
-			"tinyforge.workloads.api.image": "reg/api", "tinyforge.workloads.api.port": "81",
-			"tinyforge.workloads.bad.image": "reg/bad", "tinyforge.workloads.bad.port": "80a",
-		}),
-		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
-	}
-	ws, problems := collectWorkloads(list)
-	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
-		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
-	}
-	if p := strings.Join(problems["first"], "\n"); !strings.Contains(p, `tinyforge.workloads.bad.port: "80a"`) {
-		t.Fatalf("problems of first = %q", p)
-	}
-	for _, ctl := range []string{"first", "second"} {
-		if p := strings.Join(problems[ctl], "\n"); !strings.Contains(p, "workload api is declared differently by controllers first, second") {
-			t.Fatalf("problems of %s = %q, want the api conflict", ctl, p)
-		}
-	}
-}
-
-func TestOrphansAreReportedAndExpireAfterGrace(t *testing.T) {
-	var o orphans
-	o.since = map[string]time.Time{}
-	managed := func(workload string) deployer.Container {
-		return deployer.Container{Labels: map[string]string{"tinyforge.managed": "true", "tinyforge.workload": workload}}
-	}
-	snapshot := []deployer.Container{managed("web"), managed("old"), managed("old")}
-	declared := map[string]*labels.Workload{"web": {Name: "web"}}
-	t0 := time.Unix(1000, 0)
-
-	status, expired := o.update(snapshot, declared, t0, time.Minute)
-	if len(status) != 1 || status["old"].Containers != 2 || !status["old"].Since.Equal(t0) || len(expired) != 0 {
-		t.Fatalf("first pass: status %v, expired %v", status, expired)
-	}
-	if _, expired = o.update(snapshot, declared, t0.Add(59*time.Second), time.Minute); len(expired) != 0 {
-		t.Fatalf("expired before the grace: %v", expired)
-	}
-	if _, expired = o.update(snapshot, declared, t0.Add(time.Minute), time.Minute); !slices.Equal(expired, []string{"old"}) {
-		t.Fatalf("expired = %v, want [old]", expired)
-	}
-	// Declared again (a compose recreate): no longer an orphan, clock reset.
-	declared["old"] = &labels.Workload{Name: "old"}
-	if status, _ = o.update(snapshot, declared, t0.Add(2*time.Minute), time.Minute); len(status) != 0 {
-		t.Fatalf("redeclared workload still orphaned: %v", status)
-	}
-	delete(declared, "old")
-	if status, expired = o.update(snapshot, declared, t0.Add(3*time.Minute), time.Minute); len(expired) != 0 || !status["old"].Since.Equal(t0.Add(3*time.Minute)) {
-		t.Fatalf("orphan clock not reset: %v %v", status, expired)
 	}
 }

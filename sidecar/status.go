@@ -8,16 +8,17 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/labels"
 )
 
 // healthz answers 200 while the sidecar can reach Redis.
 func (s *Sidecar) healthz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ping(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"redis": err.Error()})
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"redis": err.Error()})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"redis": "ok"})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"redis": "ok"})
 	return nil
 }
 
@@ -55,7 +56,7 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	orphaned := maps.Clone(s.orphanStatus)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned})
 	return nil
 }
 
@@ -66,17 +67,17 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
 	if s.controllers.Workload(name) != nil {
-		return errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
+		return httpapi.Errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
 	}
 	if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "api"}); err != nil {
-		return errorf(http.StatusServiceUnavailable, err.Error())
+		return httpapi.Errorf(http.StatusServiceUnavailable, err.Error())
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"workload": name, "queued": "teardown"})
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"workload": name, "queued": "teardown"})
 	return nil
 }
 
 // storeDown is the answer when Redis fails a read: 503, so the caller
 // retries, rather than a 500 that reads as a bug.
 func storeDown(err error) error {
-	return errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
+	return httpapi.Errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
 }

@@ -2,10 +2,7 @@ package sidecar
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -58,55 +55,6 @@ func (s *Sidecar) serving(ctx context.Context, workload string, cs []deployer.Co
 	return deployer.Serving(cs, routes)
 }
 
-// orphans tracks workloads that still have containers but that no
-// controller declares any more. They are reported, never torn down
-// silently: only with --teardown-orphans, after --orphan-grace, or through
-// DELETE /v1/workloads/{name}.
-type orphans struct {
-	mu    sync.Mutex
-	since map[string]time.Time
-}
-
-// orphanStatus is what the API shows of one orphaned workload.
-type orphanStatus struct {
-	Since      time.Time `json:"since"`
-	Containers int       `json:"containers"`
-}
-
-// update records the orphans of one reconcile snapshot and returns those
-// orphaned for at least grace.
-func (o *orphans) update(snapshot []deployer.Container, declared map[string]*labels.Workload, now time.Time, grace time.Duration) (status map[string]orphanStatus, expired []string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	status = map[string]orphanStatus{}
-	for _, c := range snapshot {
-		name := c.Labels[labels.ManagedWorkload]
-		if name == "" || declared[name] != nil {
-			continue
-		}
-		st := status[name]
-		st.Containers++
-		status[name] = st
-	}
-	for name := range o.since {
-		if _, still := status[name]; !still {
-			delete(o.since, name)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(status)) {
-		since, known := o.since[name]
-		if !known {
-			since = now
-			o.since[name] = now
-		}
-		status[name] = orphanStatus{Since: since, Containers: status[name].Containers}
-		if now.Sub(since) >= grace {
-			expired = append(expired, name)
-		}
-	}
-	return status, expired
-}
-
 // reconcileOnce runs one reconcile pass (see deployer.Engine.Sync) and
 // acts on orphaned workloads.
 func (s *Sidecar) reconcileOnce(ctx context.Context) {
@@ -126,7 +74,7 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 			return
 		}
 	}
-	status, expired := s.orphans.update(snapshot, s.controllers.Workloads(), time.Now(), s.cfg.OrphanGrace)
+	status, expired := s.orphans.Update(snapshot, s.controllers.Workloads(), time.Now(), s.cfg.OrphanGrace)
 	s.mu.Lock()
 	for name := range status {
 		if _, known := s.orphanStatus[name]; !known {

@@ -7,7 +7,8 @@ import (
 	"os"
 
 	"github.com/tinyforge/tinyforge/admin"
-	"github.com/tinyforge/tinyforge/labels/labelscli"
+	"github.com/tinyforge/tinyforge/client"
+	"github.com/tinyforge/tinyforge/cmd/tinyforge/labelscli"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
 
@@ -35,13 +36,13 @@ func main() {
 	case "labels":
 		os.Exit(labelscli.Main(os.Args[2:]))
 	case "health":
-		os.Exit(sidecar.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+		os.Exit(client.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	case "registry", "env", "secrets":
 		os.Exit(admin.Main(os.Args[1], os.Args[2:], admin.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 	case "rollback":
-		os.Exit(sidecar.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(client.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "deploys":
-		os.Exit(sidecar.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(client.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -67,8 +67,8 @@ func TestLabelsCheckExitStatus(t *testing.T) {
 		out  string
 	}{
 		{[]string{"labels", "check", "compose.example.yml"}, 0, "ok: 1 controller, 2 workloads\n"},
-		{[]string{"labels", "check", "labels/labelscli/testdata/invalid.yml"}, 1, "FAIL: 6 errors"},
-		{[]string{"labels", "check", "labels/labelscli/testdata/nocontroller.yml"}, 1, "no controller"},
+		{[]string{"labels", "check", "cmd/tinyforge/labelscli/testdata/invalid.yml"}, 1, "FAIL: 6 errors"},
+		{[]string{"labels", "check", "cmd/tinyforge/labelscli/testdata/nocontroller.yml"}, 1, "no controller"},
 		{[]string{"labels", "check", "no/such/compose.yml"}, 2, "no such file"},
 		{[]string{"labels"}, 2, ""},
 		{[]string{"frobnicate"}, 2, ""},

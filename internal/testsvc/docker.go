@@ -42,10 +42,11 @@ var sweepOnce sync.Once
 
 // Docker returns a client for the local Docker Engine, negotiating the API
 // version (the engine here is 20.10, API 1.41) at once. An unreachable
-// engine stops the test through Unavailable. The first call in a process
-// also sweeps leftovers of interrupted runs.
+// engine stops the test through Unavailable; under -short it is skipped.
+// The first call in a process also sweeps leftovers of interrupted runs.
 func Docker(t testing.TB) *client.Client {
 	t.Helper()
+	SkipShort(t, "the Docker Engine")
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		Unavailable(t, "docker client: %v", err)

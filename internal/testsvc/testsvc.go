@@ -3,7 +3,9 @@
 // instance per test, and cleans them up. It is imported only by tests.
 //
 // A missing service skips the test on a developer machine and fails it
-// under CI=true: CI must never pass by skipping.
+// under CI=true: CI must never pass by skipping. Under -short (make unit)
+// every test that needs a service is skipped before it is started, CI or
+// not: -short asks for the tests that need nothing but Go.
 package testsvc
 
 import (
@@ -31,9 +33,20 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf("service unavailable (fails under CI=true): %s", msg)
 }
 
-// LookBinary returns the path of a service binary, or stops the test.
+// SkipShort skips the test under -short: it needs service, a real
+// process or the Docker Engine. Every service constructor calls it first.
+func SkipShort(t testing.TB, service string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: skipped under -short", service)
+	}
+}
+
+// LookBinary returns the path of a service binary, or stops the test
+// (skipped under -short).
 func LookBinary(t testing.TB, name string) string {
 	t.Helper()
+	SkipShort(t, name)
 	path, err := exec.LookPath(name)
 	if err != nil {
 		Unavailable(t, "%s not installed (apt-get install %s)", name, name)

@@ -1,0 +1,164 @@
+// Package labelscli is the `tinyforge labels` command: `check` reads
+// controller labels from compose files (YAML) or from containers (the
+// Docker API), checks them with package labels and prints the decoded
+// workloads or every problem; `schema` prints the label reference.
+//
+// It owns reading compose files and rendering reports for people and
+// scripts. What a label means and whether it is valid belongs to package
+// labels, which stays free of YAML and Docker; this package never deploys
+// or changes anything. It lives under cmd/ because it is a command that
+// reads Docker (dockerhost) and uses the deployer's spec rules: no library
+// package may import it.
+package labelscli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// Exit statuses of `tinyforge labels check`, grep-style.
+const (
+	ExitOK      = 0 // every controller is valid
+	ExitInvalid = 1 // a label, a conflict or a missing controller is wrong
+	ExitError   = 2 // bad command line, or a source could not be read
+)
+
+// defaultDomain is the sidecar's default --domain; domainEnv is its
+// environment twin, read here too so faces print as the sidecar routes them.
+const (
+	defaultDomain = "localhost"
+	domainEnv     = "TINYFORGE_DOMAIN"
+)
+
+const usage = `usage: tinyforge labels <command>
+
+commands:
+  check [--json] [--domain D] [compose.yml | - | container]...
+          decode and validate the tinyforge.* labels of controllers in
+          compose files ("-" reads one from stdin; default: the compose
+          file of the current directory) or of containers, by name or id.
+          Exit status: 0 valid, 1 invalid, 2 could not check.
+  schema  print the reference of every label (LABELS.md)
+`
+
+// Command is `tinyforge labels` with its inputs and outputs.
+type Command struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Containers inspects containers; nil connects to the Docker Engine
+	// named by the DOCKER_* environment on first use.
+	Containers ContainerInspector
+
+	closeDocker func() error
+	dockerErr   error
+}
+
+// Main runs `tinyforge labels` with args (after "labels") on the process's
+// standard streams and returns the exit status.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c := &Command{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return c.Run(ctx, args)
+}
+
+// Run runs the command and returns the exit status.
+func (c *Command) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.Stderr, usage)
+		return ExitError
+	}
+	switch args[0] {
+	case "check":
+		return c.check(ctx, args[1:])
+	case "schema":
+		if len(args) > 1 {
+			fmt.Fprintf(c.Stderr, "tinyforge labels schema: unexpected argument %q\n", args[1])
+			return ExitError
+		}
+		if err := labels.WriteSchema(c.Stdout); err != nil {
+			fmt.Fprintf(c.Stderr, "tinyforge labels schema: %v\n", err)
+			return ExitError
+		}
+		return ExitOK
+	case "-h", "--help", "help":
+		fmt.Fprint(c.Stdout, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(c.Stderr, "tinyforge labels: unknown command %q\n\n%s", args[0], usage)
+		return ExitError
+	}
+}
+
+func (c *Command) check(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("tinyforge labels check", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	domain := defaultDomain
+	if c.Getenv != nil && c.Getenv(domainEnv) != "" {
+		domain = c.Getenv(domainEnv)
+	}
+	fs.StringVar(&domain, "domain", domain, "the sidecar's --domain, for faces without one (env "+domainEnv+")")
+	// Flags may follow the sources: parse, take one source, parse again.
+	var sources []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return ExitOK
+			}
+			return ExitError
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		sources = append(sources, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(sources) == 0 {
+		file, ok := defaultComposeFile()
+		if !ok {
+			fmt.Fprintf(c.Stderr, "tinyforge labels check: no compose file here (%s): name a compose file, - for stdin, or a container\n", composeNames)
+			return ExitError
+		}
+		sources = []string{file}
+	}
+	defer func() {
+		if c.closeDocker != nil {
+			_ = c.closeDocker()
+		}
+	}()
+
+	l := c.load(ctx, sources)
+	r := Check(l.ctrls, domain)
+	r.Errors = append(l.errs, r.Errors...)
+	r.Warnings = append(l.warns, r.Warnings...)
+	r.Unreadable = l.unreadable
+
+	var err error
+	if *asJSON {
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(r)
+	} else {
+		err = writeText(c.Stdout, r, domain)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(c.Stderr, "tinyforge labels check: write report: %v\n", err)
+		return ExitError
+	case r.Unreadable:
+		return ExitError
+	case r.Failed():
+		return ExitInvalid
+	}
+	return ExitOK
+}

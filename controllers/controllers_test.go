@@ -1,0 +1,41 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+)
+
+func controller(name string, created int64, lbls map[string]string) deployer.Container {
+	return deployer.Container{ID: name, Name: name, Running: true, Created: time.Unix(created, 0), Labels: lbls}
+}
+
+func TestCollectWorkloads(t *testing.T) {
+	web := map[string]string{"tinyforge.workloads.web.image": "reg/web", "tinyforge.workloads.web.port": "80"}
+	list := []deployer.Container{
+		controller("second", 2, map[string]string{
+			"tinyforge.workloads.web.image": "reg/web", "tinyforge.workloads.web.port": "80", // same as first
+			"tinyforge.workloads.api.image": "reg/other", "tinyforge.workloads.api.port": "81",
+		}),
+		controller("first", 1, map[string]string{
+			"tinyforge.workloads.web.image": web["tinyforge.workloads.web.image"], "tinyforge.workloads.web.port": "80",
+			"tinyforge.workloads.api.image": "reg/api", "tinyforge.workloads.api.port": "81",
+			"tinyforge.workloads.bad.image": "reg/bad", "tinyforge.workloads.bad.port": "80a",
+		}),
+		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
+	}
+	ws, problems := collectWorkloads(list)
+	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
+		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
+	}
+	if p := strings.Join(problems["first"], "\n"); !strings.Contains(p, `tinyforge.workloads.bad.port: "80a"`) {
+		t.Fatalf("problems of first = %q", p)
+	}
+	for _, ctl := range []string{"first", "second"} {
+		if p := strings.Join(problems[ctl], "\n"); !strings.Contains(p, "workload api is declared differently by controllers first, second") {
+			t.Fatalf("problems of %s = %q, want the api conflict", ctl, p)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package intake
+
+import (
+	"context"
+	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/redisstore"
+)
+
+// Store is what intake needs from the state store (redisstore.Store): the
+// history it records outcomes in and the durable inbox.
+type Store interface {
+	EventStore
+	InboxStore
+}
+
+// EventStore records deliveries: accepted pushes go to the inbox and the
+// history in one round trip; refusals and outcomes go to the history.
+type EventStore interface {
+	Accept(ctx context.Context, ttl time.Duration, intakes []redisstore.Intake, global []deployer.Event) ([]bool, error)
+	AppendGlobalEvent(ctx context.Context, ev deployer.Event) error
+	AppendEvent(ctx context.Context, workload string, ev deployer.Event) error
+}
+
+// InboxStore is the durable inbox as its consumer group reads it.
+type InboxStore interface {
+	EnsureInbox(ctx context.Context) error
+	Heartbeat(ctx context.Context, consumer string, ttl time.Duration) error
+	OwnPending(ctx context.Context, consumer string) ([]redisstore.InboxEntry, error)
+	ClaimDead(ctx context.Context, consumer string) ([]redisstore.InboxEntry, error)
+	ReadInbox(ctx context.Context, consumer string, n int64, block time.Duration) ([]redisstore.InboxEntry, error)
+	AckInbox(ctx context.Context, ids ...string) error
+}

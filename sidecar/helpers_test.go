@@ -1,0 +1,51 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/controllers"
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/intake"
+	"github.com/tinyforge/tinyforge/redisstore"
+)
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newTestSidecar wires a sidecar without Docker or a proxy, as New does:
+// no controller is listed (nothing declared), and its queue runs nothing.
+// store may be nil for tests that never reach Redis.
+func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Sidecar {
+	s := &Sidecar{
+		cfg:         cfg,
+		log:         log,
+		store:       store,
+		controllers: controllers.NewControllers(nil, "", log),
+		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
+	}
+	var st intake.Store
+	if store != nil {
+		st = store
+	}
+	s.intake = intake.New(intakeConfig(cfg), st, s.controllers, s.queue.Submit, log)
+	return s
+}
