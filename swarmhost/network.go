@@ -36,8 +36,10 @@ func (h *Host) EnsureNetwork(ctx context.Context, name string) error {
 			return fmt.Errorf("create overlay network %s: not listed afterwards (%v)", name, err)
 		}
 	}
-	if n.Driver != "overlay" || n.Scope != "swarm" {
-		return fmt.Errorf("network %s is a %s network of scope %s: swarm services need an overlay network; rename or remove it", name, n.Driver, n.Scope)
+	// The manager lists a swarm network without its driver until a task
+	// on this node uses it: the scope is what tells it from a local one.
+	if n.Scope != "swarm" || (n.Driver != "overlay" && n.Driver != "") {
+		return fmt.Errorf("network %s has driver %q and scope %q: swarm services need an overlay network; rename or remove it", name, n.Driver, n.Scope)
 	}
 	return nil
 }

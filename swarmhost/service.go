@@ -61,8 +61,9 @@ func (h *Host) Start(ctx context.Context, id string) error {
 }
 
 // Stop scales the service to zero, giving each task grace to finish
-// in-flight work (rounded to whole seconds), and waits until no task
-// runs, for at most grace plus 30 s. A service already gone counts as
+// in-flight work (rounded to whole seconds), and waits until every task
+// has reached a final state (its container stopped), for at most grace
+// plus 30 s. A service already gone counts as
 // stopped.
 func (h *Host) Stop(ctx context.Context, id string, grace time.Duration) error {
 	svc, _, err := h.engine.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
@@ -95,7 +96,7 @@ func (h *Host) Stop(ctx context.Context, id string, grace time.Duration) error {
 		if cerrdefs.IsNotFound(err) {
 			return nil
 		}
-		if err == nil && running(tasks) == 0 {
+		if err == nil && alive(tasks) == 0 {
 			return nil
 		}
 		select {
@@ -106,8 +107,9 @@ func (h *Host) Stop(ctx context.Context, id string, grace time.Duration) error {
 	}
 }
 
-// Remove removes the service; the engine stops its tasks with the
-// service's stop grace period. A service already gone is not an error.
+// Remove removes the service and returns at once: the nodes stop its
+// remaining tasks afterwards, with the service's stop grace period (Stop
+// first to know they are stopped). A service already gone is not an error.
 func (h *Host) Remove(ctx context.Context, id string) error {
 	err := h.engine.ServiceRemove(ctx, id)
 	if err != nil && !cerrdefs.IsNotFound(err) {

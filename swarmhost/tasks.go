@@ -33,7 +33,9 @@ type Task struct {
 }
 
 // Running reports whether the task runs and is meant to.
-func (t Task) Running() bool { return t.State == string(swarm.TaskStateRunning) && t.Desired == string(swarm.TaskStateRunning) }
+func (t Task) Running() bool {
+	return t.State == string(swarm.TaskStateRunning) && t.Desired == string(swarm.TaskStateRunning)
+}
 
 // Tasks returns the tasks of the service meant to run (one per replica,
 // replacements included while they start), ordered by slot.
@@ -117,6 +119,21 @@ func running(ts []Task) int {
 	n := 0
 	for _, t := range ts {
 		if t.Running() {
+			n++
+		}
+	}
+	return n
+}
+
+// alive counts the tasks whose container may still run, whatever the
+// orchestrator wants of them: the task has not reached a final state.
+func alive(ts []Task) int {
+	n := 0
+	for _, t := range ts {
+		switch swarm.TaskState(t.State) {
+		case swarm.TaskStateComplete, swarm.TaskStateShutdown, swarm.TaskStateFailed,
+			swarm.TaskStateRejected, swarm.TaskStateRemove, swarm.TaskStateOrphaned:
+		default:
 			n++
 		}
 	}
