@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 
@@ -43,6 +44,11 @@ type Host struct {
 	// --allowed-images there). Nil: Pull resolves nothing and the nodes use
 	// the image they hold, as when images are loaded rather than pulled.
 	Puller Puller
+	// PullAuth, when set, supplies the credentials each node uses to pull
+	// a service's image (sent with the service, as docker service create
+	// --with-registry-auth does); false sends none, an error fails the
+	// create. Nil: nodes pull anonymously.
+	PullAuth func(ctx context.Context, ref string) (registry.AuthConfig, bool, error)
 	// BindRoots are the host paths binds may use; any other bind is refused
 	// with dockerhost.ErrUnsafe, as Create refuses it on one host.
 	BindRoots policy.Paths

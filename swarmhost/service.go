@@ -6,6 +6,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -27,11 +28,27 @@ func (h *Host) CreateService(ctx context.Context, spec deployer.ContainerSpec, p
 	if err != nil {
 		return "", err
 	}
-	resp, err := h.engine.ServiceCreate(ctx, s, swarm.ServiceCreateOptions{QueryRegistry: false})
+	opts := swarm.ServiceCreateOptions{QueryRegistry: false}
+	if opts.EncodedRegistryAuth, err = h.nodeAuth(ctx, spec.Image); err != nil {
+		return "", fmt.Errorf("create service %s: credentials for %s: %w", spec.Name, spec.Image, err)
+	}
+	resp, err := h.engine.ServiceCreate(ctx, s, opts)
 	if err != nil {
 		return "", fmt.Errorf("create service %s from %s: %w", spec.Name, s.TaskTemplate.ContainerSpec.Image, err)
 	}
 	return resp.ID, nil
+}
+
+// nodeAuth encodes PullAuth's credentials for ref, "" when there are none.
+func (h *Host) nodeAuth(ctx context.Context, ref string) (string, error) {
+	if h.PullAuth == nil {
+		return "", nil
+	}
+	ac, ok, err := h.PullAuth(ctx, ref)
+	if err != nil || !ok {
+		return "", err
+	}
+	return registry.EncodeAuthConfig(ac)
 }
 
 // Start waits until every replica of the service runs. It fails as soon
