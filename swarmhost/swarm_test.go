@@ -129,6 +129,14 @@ func TestServiceLifecycleOnARealSwarm(t *testing.T) {
 		}
 	}
 
+	// DNS round-robin: the service name resolves to the tasks, no VIP
+	// (which needs IPVS) in between.
+	for _, name := range []string{spec.Name, "tasks." + spec.Name} {
+		if err := testsvc.ProbeOnNetwork(t, f.cli, f.image, f.net, "http://"+name+":8080/health"); err != nil {
+			t.Errorf("by name %s: %v", name, err)
+		}
+	}
+
 	c, err := f.host.Inspect(ctx, id)
 	if err != nil {
 		t.Fatal(err)
