@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/network"
@@ -33,12 +35,13 @@ type Engine interface {
 // Puller pulls an image and returns the digest it resolved to; dockerhost.Host
 // is one. On a swarm it runs on the manager, only to learn the digest.
 type Puller interface {
-	Pull(ctx context.Context, ref string) (digest string, err error)
+	Pull(ctx context.Context, ref, creds string) (digest string, err error)
 }
 
 // Host is a swarm manager as the deployer sees it.
 type Host struct {
 	engine Engine
+	creds  sync.Map // repository → credentials name of its last Pull
 
 	// Puller, when set, resolves images for Pull (and checks
 	// --allowed-images there). Nil: Pull resolves nothing and the nodes use
@@ -47,8 +50,9 @@ type Host struct {
 	// PullAuth, when set, supplies the credentials each node uses to pull
 	// a service's image (sent with the service, as docker service create
 	// --with-registry-auth does); false sends none, an error fails the
-	// create. Nil: nodes pull anonymously.
-	PullAuth func(ctx context.Context, ref string) (registry.AuthConfig, bool, error)
+	// create. Nil: nodes pull anonymously. creds is the stored credentials
+	// name the deployer pulled the image's repository with ("" for none).
+	PullAuth func(ctx context.Context, creds, ref string) (registry.AuthConfig, bool, error)
 	// BindRoots are the host paths binds may use; any other bind is refused
 	// with dockerhost.ErrUnsafe, as Create refuses it on one host.
 	BindRoots policy.Paths
@@ -89,11 +93,25 @@ func (h *Host) Close() error {
 
 // Pull resolves ref through Puller and returns its digest, or "" without
 // a Puller. The nodes pull for themselves when a task lands on them.
-func (h *Host) Pull(ctx context.Context, ref string) (string, error) {
+// The credentials name is remembered per repository, so the service
+// created from the image next sends the nodes the same credentials.
+func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
+	h.creds.Store(repository(ref), creds)
 	if h.Puller == nil {
 		return "", nil
 	}
-	return h.Puller.Pull(ctx, ref)
+	return h.Puller.Pull(ctx, ref, creds)
+}
+
+// repository is ref without its tag or digest.
+func repository(ref string) string {
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	return ref
 }
 
 func (h *Host) poll() time.Duration {

@@ -44,7 +44,9 @@ func (h *Host) nodeAuth(ctx context.Context, ref string) (string, error) {
 	if h.PullAuth == nil {
 		return "", nil
 	}
-	ac, ok, err := h.PullAuth(ctx, ref)
+	creds, _ := h.creds.Load(repository(ref))
+	name, _ := creds.(string)
+	ac, ok, err := h.PullAuth(ctx, name, ref)
 	if err != nil || !ok {
 		return "", err
 	}

@@ -27,7 +27,7 @@ func TestCreateSendsNodeCredentialsAndNeverQueriesTheRegistry(t *testing.T) {
 	e := &recordingEngine{}
 	h := New(e)
 	h.Default = Placement{Replicas: 2}
-	h.PullAuth = func(_ context.Context, ref string) (registry.AuthConfig, bool, error) {
+	h.PullAuth = func(_ context.Context, _, ref string) (registry.AuthConfig, bool, error) {
 		return registry.AuthConfig{Username: "u", Password: "p", ServerAddress: strings.Split(ref, "/")[0]}, true, nil
 	}
 	id, err := h.Create(context.Background(), baseSpec())
@@ -45,7 +45,7 @@ func TestCreateSendsNodeCredentialsAndNeverQueriesTheRegistry(t *testing.T) {
 		t.Errorf("Create uses the default placement: replicas %d", *e.spec.Mode.Replicated.Replicas)
 	}
 
-	h.PullAuth = func(context.Context, string) (registry.AuthConfig, bool, error) {
+	h.PullAuth = func(context.Context, string, string) (registry.AuthConfig, bool, error) {
 		return registry.AuthConfig{}, false, errors.New("secret store down")
 	}
 	if _, err := h.Create(context.Background(), baseSpec()); err == nil || !strings.Contains(err.Error(), "secret store down") {
