@@ -3,6 +3,7 @@ module github.com/tinyforge/tinyforge
 go 1.26.0
 
 require (
+	github.com/Masterminds/semver/v3 v3.5.0
 	github.com/docker/docker v28.5.2+incompatible
 	github.com/gorilla/mux v1.8.1
 	github.com/miekg/dns v1.1.73

@@ -35,21 +35,42 @@ type Workload struct {
 	// of its workloads by Parse; not a label of the workload.
 	Settings Settings `label:"-"`
 
-	Image         string             `description:"Fully qualified image repository, without tag or digest."`
-	Registry      string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`
-	Port          int                `description:"Container port the workload serves HTTP on (1-65535); required with a healthcheck or an enabled face."`
-	Healthcheck   string             `description:"HTTP path polled until 2xx before traffic switches; empty disables."`
-	HealthTimeout types.Duration     `description:"How long the health check may take: 90s, 5m, or a number of seconds." default:"60s"`
-	DefaultTag    string             `description:"Tag deployed when a trigger names none; must be allowed by tags." default:"latest"`
-	Tags          string             `description:"Which pushed tags may deploy; empty allows all. Comma-separated globs (v*,stable) or one Go regexp between slashes (/^v[0-9]+[.][0-9]+$/); either way the pattern must match the whole tag."`
-	MaxInstances  int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
-	CPULimit      float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
-	MemoryLimit   int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
-	Command       Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
-	Entrypoint    Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
-	Env           map[string]string  `description:"Environment variables of the container."`
-	Volumes       map[string]*Volume `description:"Volumes mounted into the container, by name (letters, digits, '_', '-')."`
-	Faces         map[string]*Face   `description:"Public routes to the workload, by name."`
+	Image             string             `description:"Fully qualified image repository, without tag or digest."`
+	Registry          string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`
+	Port              int                `description:"Container port the workload serves HTTP on (1-65535); required with an enabled face, and with an HTTP or TCP healthcheck unless healthPort is set."`
+	Healthcheck       string             `description:"What must pass before traffic switches to a new container: an HTTP path polled until it answers a healthStatus code (/healthz), http (the path /), tcp (a connection to the health port suffices) or docker (the image's own HEALTHCHECK reports healthy); empty disables."`
+	HealthTimeout     types.Duration     `description:"How long the health check may take: 90s, 5m, or a number of seconds." default:"60s"`
+	HealthInterval    types.Duration     `description:"Time between two health probes of a new container (for docker, two reads of its health state); at least 100ms and at most healthTimeout." default:"200ms"`
+	HealthStartPeriod types.Duration     `description:"Time a new container may take to boot before healthTimeout starts: failed probes in it do not count, so the check may take healthStartPeriod + healthTimeout in all."`
+	HealthStatus      string             `description:"HTTP status codes that count as healthy: codes and ranges, comma-separated (200-399, or 200,204). Only with an HTTP healthcheck." default:"200-299"`
+	HealthHost        string             `description:"Host header of the HTTP health probes (app.example.com), for apps that route by host. Only with an HTTP healthcheck." default:"the container address"`
+	HealthPort        int                `description:"Container port the HTTP or TCP health check probes (1-65535)." default:"port"`
+	DefaultTag        string             `description:"Tag deployed when a trigger names none; must be allowed by tags and policy." default:"latest"`
+	Tags              string             `description:"Which pushed tags may deploy; empty allows all. Comma-separated globs (v*,stable) or one Go regexp between slashes (/^v[0-9]+[.][0-9]+$/); either way the pattern must match the whole tag."`
+	Policy            string             `description:"Which tags allowed by tags may replace the serving one: all (any, as pushed), semver (any newer version), semver-minor (newer, same major), semver-patch (newer, same major.minor), or a semver range (>=1.4 <2); see Tag policies." default:"all"`
+	Prerelease        bool               `description:"Let a semver policy deploy pre-release versions (1.5.0-rc.1); a range naming a pre-release takes them without it."`
+	Approval          string             `description:"manual keeps each accepted delivery pending until it is approved (POST /v1/workloads/<name>/approve) or rejected, a newer one replacing it; auto deploys at once." default:"auto"`
+	ApprovalTimeout   types.Duration     `description:"How long a pending delivery waits for approval before it expires; unset waits until approved or rejected. Only with approval manual."`
+	Poll              types.Duration     `description:"How often to ask the registry for the digest of the tag to deploy (a manifest HEAD, no pull quota) and deploy when it changed, for registries that send no webhook; at least 30s; unset polls never."`
+	MaxInstances      int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
+	CPULimit          float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
+	MemoryLimit       int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
+	Command           Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
+	Entrypoint        Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
+	Release           Release            `description:"A one-off command of the new image run before it takes traffic (a database migration)."`
+	Env               map[string]string  `description:"Environment variables of the container."`
+	Volumes           map[string]*Volume `description:"Volumes mounted into the container, by name (letters, digits, '_', '-')."`
+	Faces             map[string]*Face   `description:"Public routes to the workload, by name."`
+}
+
+// Release is the one-off command a deploy runs from the new image after
+// the pull and before the new container starts serving, on the workload's
+// network, with its env and volumes. It must exit 0, else the deploy fails
+// and the old version keeps serving.
+type Release struct {
+	Command Args              `description:"Command of the one-off release container, written like command (migrate --yes); its exit status must be 0. Empty runs none."`
+	Timeout types.Duration    `description:"How long the release command may run before the deploy fails." default:"5m"`
+	Env     map[string]string `description:"Environment variables of the release container only, added to (and overriding) the workload's env."`
 }
 
 // Face is one public route to a workload.
@@ -73,8 +94,14 @@ type Volume struct {
 
 // Defaults used when a label leaves a field empty.
 const (
-	DefaultTag           = "latest"
-	DefaultHealthTimeout = 60 * time.Second
+	DefaultTag            = "latest"
+	DefaultHealthTimeout  = 60 * time.Second
+	DefaultHealthInterval = 200 * time.Millisecond
+	DefaultHealthStatus   = "200-299"
+	DefaultReleaseTimeout = 5 * time.Minute
+	DefaultPolicy         = "all"
+	ApprovalAuto          = "auto"
+	ApprovalManual        = "manual"
 )
 
 // Enabled reports whether the face routes anywhere: a face with neither

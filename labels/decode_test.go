@@ -270,7 +270,7 @@ func TestDecodeSeveralWorkloads(t *testing.T) {
 }
 
 // workloadKeys is the list of known keys of a workload, as errors show it.
-const workloadKeys = "image, registry, port, healthcheck, healthTimeout, defaultTag, tags, maxInstances, cpuLimit, memoryLimit, command, entrypoint, env, volumes, faces"
+const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, maxInstances, cpuLimit, memoryLimit, command, entrypoint, release, env, volumes, faces"
 
 // labelErrorCases are bad labels and every message they must produce,
 // sorted by key; FuzzWorkloads uses them as seeds.
@@ -427,18 +427,18 @@ var labelErrorCases = []struct {
 	{
 		name:   "port missing with a face",
 		labels: web("tinyforge.workloads.web.port", ""),
-		want:   []string{`tinyforge.workloads.web.port: missing: the container port is required when the workload has a healthcheck or an enabled face`},
+		want:   []string{`tinyforge.workloads.web.port: missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort`},
 	},
 	{
 		name: "port 0 with a healthcheck",
 		labels: web("tinyforge.workloads.web.port", "0", "tinyforge.workloads.web.faces.public.subdomain", "",
 			"tinyforge.workloads.web.healthcheck", "/up"),
-		want: []string{`tinyforge.workloads.web.port: missing: the container port is required when the workload has a healthcheck or an enabled face`},
+		want: []string{`tinyforge.workloads.web.port: missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort`},
 	},
 	{
 		name:   "relative healthcheck",
 		labels: web("tinyforge.workloads.web.healthcheck", "healthz"),
-		want:   []string{`tinyforge.workloads.web.healthcheck: "healthz" must be a URL path starting with / and without spaces, e.g. /healthz`},
+		want:   []string{`tinyforge.workloads.web.healthcheck: "healthz" is not a health check: did you mean "/healthz"? (use a URL path starting with /, http, tcp or docker)`},
 	},
 	{
 		name:   "negative healthTimeout",
@@ -483,7 +483,7 @@ var labelErrorCases = []struct {
 	{
 		name:   "unknown key, several suggestions",
 		labels: web("tinyforge.workloads.web.health", "/up"),
-		want:   []string{`tinyforge.workloads.web.health: unknown key "health": did you mean "healthcheck" or "healthTimeout"? (known keys here: ` + workloadKeys + `)`},
+		want:   []string{`tinyforge.workloads.web.health: unknown key "health": did you mean "healthcheck", "healthTimeout", "healthInterval", "healthStartPeriod", "healthStatus", "healthHost" or "healthPort"? (known keys here: ` + workloadKeys + `)`},
 	},
 	{
 		name:   "unknown volume key",
@@ -733,9 +733,9 @@ var labelErrorCases = []struct {
 		},
 		want: []string{
 			`tinyforge.workloads.-bad: workload name "-bad" must be a DNS label: 1-63 lowercase letters, digits or '-', not starting or ending with '-'`,
-			`tinyforge.workloads.-bad.healthcheck: "up" must be a URL path starting with / and without spaces, e.g. /healthz`,
+			`tinyforge.workloads.-bad.healthcheck: "up" is not a health check: did you mean "/up"? (use a URL path starting with /, http, tcp or docker)`,
 			`tinyforge.workloads.-bad.image: "r/x:1" has a tag: give the repository only and put the tag in defaultTag`,
-			`tinyforge.workloads.-bad.port: missing: the container port is required when the workload has a healthcheck or an enabled face`,
+			`tinyforge.workloads.-bad.port: missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort`,
 		},
 	},
 	{
@@ -843,7 +843,7 @@ func TestWorkloadsReportsEverything(t *testing.T) {
 	})
 	want := []string{
 		`tinyforge.workloads.web.Port: "80a" is not a valid int`,
-		`tinyforge.workloads.web.healthcheck: "up" must be a URL path starting with / and without spaces, e.g. /healthz`,
+		`tinyforge.workloads.web.healthcheck: "up" is not a health check: did you mean "/up"? (use a URL path starting with /, http, tcp or docker)`,
 		`tinyforge.workloads.web.image: "r/web:v1" has a tag: give the repository only and put the tag in defaultTag`,
 		`tinyforge.workloads.web.prot: unknown key "prot": did you mean "port"? (known keys here: ` + workloadKeys + `)`,
 	}

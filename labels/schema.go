@@ -154,6 +154,47 @@ always matches the whole tag:
 - ` + "`/v[0-9]+\\.[0-9]+\\.[0-9]+/`" + `: between slashes, a Go regular expression (RE2),
   anchored at both ends, so this admits ` + "`v1.2.3`" + ` but not ` + "`v1.2.3-rc1`" + `.
 
+### Tag policies
+
+` + "`policy`" + ` decides, after ` + "`tags`" + `, whether a delivered tag may replace the serving one.
+A delivery it refuses is recorded as ignored, with the reason, and never deployed.
+
+- ` + "`all`" + ` (the default): any tag, as pushed, older or not.
+- ` + "`semver`" + `: any version newer than the serving one; ` + "`semver-minor`" + `: newer within the
+  serving major; ` + "`semver-patch`" + `: newer within the serving major.minor.
+- a semver range, e.g. ` + "`>=1.4 <2`" + `, ` + "`~1.4`" + `, ` + "`^2`" + `, ` + "`1.x`" + `: a newer version inside it.
+
+A version is a full ` + "`MAJOR.MINOR.PATCH`" + ` tag, optionally ` + "`v`" + `-prefixed (` + "`v1.4.2`" + `,
+` + "`1.5.0-rc.1`" + `); other tags (` + "`latest`" + `, ` + "`1.4`" + `) never deploy under a semver policy.
+When no version serves (first deploy, or ` + "`latest`" + ` serves), any version the policy
+allows may deploy. Pre-releases are skipped unless ` + "`prerelease=true`" + `, or the range
+itself names one (` + "`>=1.5.0-rc.0`" + `).
+
+### Health checks
+
+` + "`healthcheck`" + ` is an HTTP path (` + "`/healthz`" + `, or ` + "`http`" + ` for ` + "`/`" + `) polled until it answers a
+` + "`healthStatus`" + ` code, ` + "`tcp`" + ` (the health port accepts a connection) or ` + "`docker`" + `
+(Docker reports the image's own HEALTHCHECK healthy). Probes go to ` + "`healthPort`" + `, else
+` + "`port`" + `, every ` + "`healthInterval`" + `; ` + "`healthHost`" + ` sets their Host header. A new container
+gets ` + "`healthStartPeriod`" + ` to boot, then ` + "`healthTimeout`" + ` to pass. An option the chosen
+check does not use is an error.
+
+### Release command
+
+` + "`release.command`" + ` runs once per deploy in a one-off container of the new image, after
+the pull and before the new container starts, on the workload's network with its env
+(plus ` + "`release.env`" + `) and volumes. It must exit 0 within ` + "`release.timeout`" + `; otherwise
+the deploy fails and the old version keeps serving. The one-off container is always removed.
+
+### Approval and polling
+
+With ` + "`approval=manual`" + `, an accepted delivery waits, durably, until
+` + "`POST /v1/workloads/<name>/approve`" + ` deploys it or ` + "`reject`" + ` drops it; a newer delivery
+replaces it, and ` + "`approvalTimeout`" + ` expires it. ` + "`poll`" + ` (at least 30s) asks the registry
+for the digest of the tag to deploy (` + "`defaultTag`" + `, or under a semver policy the newest
+allowed tag of the registry's tag list) and deploys when it changed, through the same
+path as a webhook.
+
 ### Command and entrypoint
 
 A value is either a JSON array of strings (exec form, as in a Dockerfile:

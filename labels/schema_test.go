@@ -143,6 +143,24 @@ func TestSchemaDefaults(t *testing.T) {
 	if d, err := time.ParseDuration(def(wt, "HealthTimeout")); err != nil || d != DefaultHealthTimeout || (&Workload{}).HealthWait() != d {
 		t.Errorf("healthTimeout default %q, code %s", def(wt, "HealthTimeout"), DefaultHealthTimeout)
 	}
+	if d, err := time.ParseDuration(def(wt, "HealthInterval")); err != nil || d != DefaultHealthInterval || (&Workload{}).ProbeInterval() != d {
+		t.Errorf("healthInterval default %q, code %s", def(wt, "HealthInterval"), DefaultHealthInterval)
+	}
+	if def(wt, "HealthStatus") != DefaultHealthStatus || !(&Workload{}).HealthyStatus(200) || (&Workload{}).HealthyStatus(300) {
+		t.Errorf("healthStatus default %q, code %q", def(wt, "HealthStatus"), DefaultHealthStatus)
+	}
+	if (&Workload{Port: 80}).ProbePort() != 80 || def(wt, "HealthPort") != "port" {
+		t.Error("healthPort default")
+	}
+	if d, err := time.ParseDuration(def(reflect.TypeOf(Release{}), "Timeout")); err != nil || d != DefaultReleaseTimeout || (&Workload{}).ReleaseWait() != d {
+		t.Errorf("release.timeout default %q, code %s", def(reflect.TypeOf(Release{}), "Timeout"), DefaultReleaseTimeout)
+	}
+	if p, err := (&Workload{}).TagPolicy(); err != nil || def(wt, "Policy") != DefaultPolicy || p.String() != DefaultPolicy {
+		t.Errorf("policy default %q, code %q", def(wt, "Policy"), p)
+	}
+	if def(wt, "Approval") != ApprovalAuto || (&Workload{}).ManualApproval() {
+		t.Errorf("approval default %q", def(wt, "Approval"))
+	}
 	if def(wt, "DefaultTag") != DefaultTag || (&Workload{}).ResolveTag("") != DefaultTag {
 		t.Errorf("defaultTag default %q, code %q", def(wt, "DefaultTag"), DefaultTag)
 	}

@@ -55,7 +55,9 @@ func (w *Workload) problems() []error {
 		bad(prefix+".image", w.Image, "%s", reason)
 	}
 
-	needsPort := w.Healthcheck != ""
+	// An unknown healthcheck is most likely a path missing its slash: it
+	// needs the port too, so that one round of fixes suffices.
+	needsPort := w.HealthKind() != HealthNone && w.HealthKind() != HealthDocker && w.HealthPort == 0
 	for _, f := range w.Faces {
 		needsPort = needsPort || f.Enabled()
 	}
@@ -63,17 +65,9 @@ func (w *Workload) problems() []error {
 	case w.Port < 0 || w.Port > 65535:
 		bad(prefix+".port", strconv.Itoa(w.Port), "%d is out of range (1-65535)", w.Port)
 	case w.Port == 0 && needsPort:
-		bad(prefix+".port", "", "missing: the container port is required when the workload has a healthcheck or an enabled face")
+		bad(prefix+".port", "", "missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort")
 	}
-
-	if hc := w.Healthcheck; hc != "" {
-		if !strings.HasPrefix(hc, "/") || strings.ContainsFunc(hc, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-			bad(prefix+".healthcheck", hc, "%q must be a URL path starting with / and without spaces, e.g. /healthz", hc)
-		}
-	}
-	if w.HealthTimeout < 0 {
-		bad(prefix+".healthTimeout", w.HealthTimeout.String(), "%s is negative", w.HealthTimeout)
-	}
+	w.healthProblems(prefix, bad)
 	if w.DefaultTag != "" && !imageref.ValidTag(w.DefaultTag) {
 		bad(prefix+".defaultTag", w.DefaultTag, "%q is not a valid image tag (%s)", w.DefaultTag, imageref.TagRule)
 	}
@@ -118,6 +112,8 @@ func (w *Workload) problems() []error {
 			bad(prefix+".env."+name, "", "environment variable name %q must not contain '=' or NUL", name)
 		}
 	}
+	w.releaseProblems(prefix, bad)
+	w.deliveryProblems(prefix, bad)
 	w.volumeProblems(prefix, bad)
 	for _, name := range slices.Sorted(maps.Keys(w.Faces)) {
 		f := w.Faces[name]

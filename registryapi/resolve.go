@@ -42,6 +42,9 @@ type Resolver struct {
 	// Credentials returns the login for a registry host, used for Basic
 	// auth or to obtain a bearer token; nil or !ok means anonymous.
 	Credentials func(host string) (username, password string, ok bool)
+	// PageSize is the n of tag list requests, the most tags a page may
+	// hold; 0 leaves it to the registry.
+	PageSize int
 }
 
 var defaultClient = &http.Client{Timeout: 10 * time.Second}
@@ -60,28 +63,15 @@ func (r *Resolver) Digest(ctx context.Context, image, tag string) (string, error
 		return "", fmt.Errorf("resolve %s:%s: tag %q is not valid: %s", image, tag, tag, imageref.TagRule)
 	}
 	host, path := ref.Host, ref.Path
-	scheme := "https"
-	if r.insecure(host) {
-		scheme = "http"
-	}
-	url := scheme + "://" + imageref.APIHost(host) + "/v2/" + path + "/manifests/" + tag
+	url := r.baseURL(host) + "/v2/" + path + "/manifests/" + tag
 	what := host + "/" + path + ":" + tag
 
-	resp, err := r.do(ctx, http.MethodHead, url, "")
+	auth := ""
+	resp, err := r.send(ctx, http.MethodHead, url, manifestAccept, host, path, &auth)
 	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", what, err)
 	}
-	auth := ""
-	if resp.StatusCode == http.StatusUnauthorized {
-		if auth, err = r.authorize(ctx, host, path, resp.Header.Values("WWW-Authenticate")); err != nil {
-			return "", fmt.Errorf("resolve %s: %w", what, err)
-		}
-		if auth != "" {
-			if resp, err = r.do(ctx, http.MethodHead, url, auth); err != nil {
-				return "", fmt.Errorf("resolve %s: %w", what, err)
-			}
-		}
-	}
+	drain(resp)
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if d := resp.Header.Get("Docker-Content-Digest"); d != "" {
@@ -97,7 +87,7 @@ func (r *Resolver) Digest(ctx context.Context, image, tag string) (string, error
 // digestOfBody fetches the manifest and hashes it, for registries whose
 // HEAD answers lack Docker-Content-Digest.
 func (r *Resolver) digestOfBody(ctx context.Context, url, auth, what string) (string, error) {
-	req, err := r.request(ctx, http.MethodGet, url, auth)
+	req, err := r.request(ctx, http.MethodGet, url, manifestAccept, auth)
 	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", what, err)
 	}
@@ -122,32 +112,60 @@ func (r *Resolver) digestOfBody(ctx context.Context, url, auth, what string) (st
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// do sends one request and closes its body: HEAD answers have none worth
-// reading.
-func (r *Resolver) do(ctx context.Context, method, url, auth string) (*http.Response, error) {
-	req, err := r.request(ctx, method, url, auth)
+// manifestAccept is the Accept header of manifest requests.
+var manifestAccept = strings.Join(manifestTypes, ", ")
+
+// send sends one request to the repository host/path and answers a 401
+// as authorize does, retrying once with the credentials it finds. *auth
+// is the Authorization header to start with, and on return the one that
+// was last sent, so a caller making several requests (pages of a list)
+// runs the token dance once. The caller closes the response body.
+func (r *Resolver) send(ctx context.Context, method, url, accept, host, path string, auth *string) (*http.Response, error) {
+	req, err := r.request(ctx, method, url, accept, *auth)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := r.client().Do(req)
-	if err != nil {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	drain(resp)
+	next, err := r.authorize(ctx, host, path, resp.Header.Values("WWW-Authenticate"))
+	if err != nil || next == "" {
+		return resp, err // no way in: the 401 stands
+	}
+	*auth = next
+	if req, err = r.request(ctx, method, url, accept, next); err != nil {
 		return nil, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	return resp, nil
+	return r.client().Do(req)
 }
 
-func (r *Resolver) request(ctx context.Context, method, url, auth string) (*http.Request, error) {
+// drain reads what is left of a body worth little (a HEAD answer, an
+// error page) and closes it, so the connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+func (r *Resolver) request(ctx context.Context, method, url, accept, auth string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", strings.Join(manifestTypes, ", "))
+	req.Header.Set("Accept", accept)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	return req, nil
+}
+
+// baseURL is the scheme and API host of a registry, as Docker reaches it.
+func (r *Resolver) baseURL(host string) string {
+	if r.insecure(host) {
+		return "http://" + imageref.APIHost(host)
+	}
+	return "https://" + imageref.APIHost(host)
 }
 
 func (r *Resolver) client() *http.Client {

@@ -185,3 +185,41 @@ func TestInsecure(t *testing.T) {
 		}
 	}
 }
+
+// methodCounter counts the requests by method that reach a registry.
+type methodCounter struct{ head, get atomic.Int32 }
+
+func (c *methodCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodHead:
+		c.head.Add(1)
+	case http.MethodGet:
+		c.get.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestDigestSeesARepush is what a poller relies on: against the real
+// registry, a tag pushed again with other content resolves to the new
+// digest, an unchanged tag to the same one, each by one HEAD and no GET.
+func TestDigestSeesARepush(t *testing.T) {
+	reg := testsvc.Registry(t, nil)
+	ctx := context.Background()
+	first := testsvc.UploadImage(t, reg.Host, "team/app", "stable")
+	other := testsvc.UploadImage(t, reg.Host, "team/app", "other")
+	count := &methodCounter{}
+	r := Resolver{Client: &http.Client{Transport: count}}
+
+	for range 2 {
+		if got, err := r.Digest(ctx, reg.Ref("team/app"), "stable"); err != nil || got != first {
+			t.Fatalf("Digest before the push = %q, %v; want %s", got, err, first)
+		}
+	}
+	second := testsvc.UploadIndex(t, reg.Host, "team/app", "stable", other)
+	if got, err := r.Digest(ctx, reg.Ref("team/app"), "stable"); err != nil || got != second || got == first {
+		t.Fatalf("Digest after the push = %q, %v; want %s", got, err, second)
+	}
+	if h, g := count.head.Load(), count.get.Load(); h != 3 || g != 0 {
+		t.Errorf("%d HEAD and %d GET requests for 3 lookups, want 3 HEAD and no GET", h, g)
+	}
+}

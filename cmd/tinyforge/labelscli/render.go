@@ -119,10 +119,17 @@ func writeWorkload(b *strings.Builder, w WorkloadView) {
 	} else {
 		field("port", "none")
 	}
-	if w.Healthcheck != "" {
-		field("health", "GET %s, timeout %s", w.Healthcheck, shortDuration(w.HealthTimeout))
-	} else {
+	switch w.Healthcheck {
+	case "":
 		field("health", "none")
+	case "tcp":
+		field("health", "TCP connect, timeout %s", shortDuration(w.HealthTimeout))
+	case "docker":
+		field("health", "the image's HEALTHCHECK, timeout %s", shortDuration(w.HealthTimeout))
+	case "http":
+		field("health", "GET /, timeout %s", shortDuration(w.HealthTimeout))
+	default:
+		field("health", "GET %s, timeout %s", w.Healthcheck, shortDuration(w.HealthTimeout))
 	}
 	if w.Instances > 1 {
 		field("instances", "keeps %d", w.Instances)
