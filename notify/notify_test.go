@@ -233,7 +233,7 @@ func TestFullQueueDrops(t *testing.T) {
 		Options{QueueSize: 2, Timeout: 300 * time.Millisecond, Attempts: 1, Report: rep.report})
 	n.Notify(Event{Kind: Succeeded, Workload: "shop"})
 	r.waitFor(t, 1) // the target is now stuck sending the first
-	for range 4 { // two fit in the queue, two do not
+	for range 4 {   // two fit in the queue, two do not
 		n.Notify(Event{Kind: Succeeded, Workload: "shop"})
 	}
 	if got := rep.count("ops dropped"); got != 2 {
