@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the services tinyforge's tests and demo run on loopback
-# (redis-server, docker-registry, caddy, nginx, knot) from Debian packages
-# when missing.
+# (redis-server, docker-registry, caddy, nginx, knot) and the tools they
+# check output with (promtool, from Debian's prometheus package: no smaller
+# package ships it) from Debian packages when missing.
 # As root on Debian/Ubuntu it installs them; elsewhere it says what to install.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v caddy           >/dev/null || need+=(caddy)
 command -v nginx           >/dev/null || need+=(nginx)
 command -v knotd           >/dev/null || need+=(knot)
 command -v kdig            >/dev/null || need+=(knot-dnsutils)
+command -v promtool        >/dev/null || need+=(prometheus)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -20,13 +22,15 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # Tests start their own knotd on a loopback port; the system service the
   # package may start would only hold port 53, so stop and disable it.
-  if [[ " ${need[*]} " == *" knot "* ]]; then
+  # Likewise the prometheus server: tests only run promtool.
+  for svc in knot prometheus; do
+    [[ " ${need[*]} " == *" $svc "* ]] || continue
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-      systemctl disable --now knot.service >/dev/null 2>&1 || true
+      systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
     elif command -v service >/dev/null; then
-      service knot stop >/dev/null 2>&1 || true
+      service "$svc" stop >/dev/null 2>&1 || true
     fi
-  fi
+  done
   exit 0
 fi
 echo "missing: ${need[*]}" >&2

@@ -22,4 +22,8 @@ const (
 	Step      = "step"
 	Label     = "label"
 	EnvKeys   = "env_keys"
+	Target    = "target" // a notification target's name (never its URL)
+	Scheme    = "scheme" // a notification URL's scheme (ntfy, slack, ...)
+	Attempt   = "attempt"
+	Events    = "events"
 )
