@@ -57,7 +57,7 @@ type Face struct {
 	Subdomain  string `description:"Host name part in front of the domain; a face with neither subdomain nor domain is disabled."`
 	Domain     string `description:"Domain of the route." default:"settings.domain"`
 	TargetPort int    `description:"Container port this face forwards to." default:"port"`
-	AccessList string `description:"Id of the proxy's access list guarding the face; empty means none."`
+	AccessList string `description:"Id of the NPM access list guarding the face, one the operator allows (--npm-access-list-id or --npm-allowed-access-lists); empty means the operator's default."`
 	TLS        bool   `description:"Serve the face over HTTPS with a certificate the proxy obtains or holds; false serves plain HTTP."`
 }
 
