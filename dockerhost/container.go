@@ -40,6 +40,10 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		NetworkMode:   container.NetworkMode(spec.Network),
 		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.MemoryBytes},
 	}
+	if spec.PidsLimit > 0 {
+		pids := spec.PidsLimit
+		hostCfg.Resources.PidsLimit = &pids
+	}
 	hostCfg.Mounts = mounts(spec.Mounts)
 	if err := checkHostConfig(hostCfg, h.BindRoots); err != nil {
 		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)

@@ -45,6 +45,7 @@ type Workload struct {
 	MaxInstances  int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
 	CPULimit      float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
 	MemoryLimit   int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
+	PidsLimit     int                `description:"Most processes and threads the container may run; 0 takes the sidecar's --max-pids, and a higher value is lowered to it."`
 	Command       Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
 	Entrypoint    Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
 	Env           map[string]string  `description:"Environment variables of the container."`
@@ -137,6 +138,9 @@ const (
 	// MaxMemoryLimit bounds memoryLimit (16 TiB in MB) so the byte count
 	// cannot overflow.
 	MaxMemoryLimit = 16 << 20
+	// MaxPIDsLimit is Linux's highest pid_max (2^22): a pidsLimit above it
+	// is a typo.
+	MaxPIDsLimit = 1 << 22
 )
 
 // NanoCPUs is the CPU limit in the unit of Docker's HostConfig.NanoCPUs;

@@ -29,6 +29,7 @@ type Security struct {
 	MaxMemory           string
 	DefaultCPU          string
 	DefaultMemory       string
+	MaxPIDs             int
 
 	// Resolved by Parse from the settings above.
 	Images      policy.Images
@@ -46,6 +47,7 @@ func (s *Security) flags(e *envFlags) {
 	e.str(&s.MaxCPU, "max-cpu", "", "highest CPU limit (cores) any container gets; unset: none")
 	e.str(&s.MaxMemory, "max-memory", "", "highest memory limit (e.g. 1g) any container gets; unset: none")
 	e.str(&s.DefaultCPU, "default-cpu", "", "CPU limit (cores) of containers whose workload sets none")
+	e.integer(&s.MaxPIDs, "max-pids", policy.DefaultMaxPIDs, "PIDs limit of every container (a workload's pidsLimit may only lower it); 0 = none")
 	e.str(&s.DefaultMemory, "default-memory", "", "memory limit (e.g. 256m) of containers whose workload sets none")
 }
 
@@ -135,6 +137,10 @@ func tokenFrom(flagName, value, file string) (string, error) {
 func parseLimits(s *Security) (policy.Limits, error) {
 	var l policy.Limits
 	var err error
+	if s.MaxPIDs < 0 {
+		return l, fmt.Errorf("--max-pids: %d is negative (0 = no limit)", s.MaxPIDs)
+	}
+	l.MaxPIDs = int64(s.MaxPIDs)
 	if l.MaxNanoCPUs, err = policy.ParseCPU(s.MaxCPU); err != nil {
 		return l, fmt.Errorf("--max-cpu: %w", err)
 	}
