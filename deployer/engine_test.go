@@ -130,7 +130,7 @@ func TestDeploySwitchesEveryFaceAndRemovesTheOld(t *testing.T) {
 		t.Fatal("record of removed v1 container still in store")
 	}
 	in := f.store.instances[v2.Container]
-	if in.State != StateRunning || in.Routes["www.example.com"] != "tf-web-www" || in.Routes["api.example.com"] != "tf-web-api" {
+	if in.State != StateRunning || in.Routes["www.example.com"] != "tf_web__www" || in.Routes["api.example.com"] != "tf_web__api" {
 		t.Fatalf("instance record = %+v", in)
 	}
 	evs := f.store.events["web"]
@@ -241,10 +241,10 @@ func TestRemovedFaceLosesItsRoute(t *testing.T) {
 	f.mustDeploy(t, "v1")
 	delete(f.w.Faces, "api")
 	f.mustDeploy(t, "v2")
-	if _, ok := f.proxy.routes["tf-web-api"]; ok {
+	if _, ok := f.proxy.routes["tf_web__api"]; ok {
 		t.Fatal("route of removed face still at the proxy")
 	}
-	if _, ok := f.store.routes["tf-web-api"]; ok {
+	if _, ok := f.store.routes["tf_web__api"]; ok {
 		t.Fatal("route of removed face still in store")
 	}
 }

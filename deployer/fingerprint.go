@@ -25,7 +25,8 @@ func Fingerprint(w *labels.Workload, network string) string {
 		Volumes     map[string]*labels.Volume
 		Network     string
 		VolumesBase string
-	}{w.Port, w.Env, w.Command, w.Entrypoint, w.CPULimit, w.MemoryLimit, w.Volumes, network, w.Settings.BaseVolumePath})
+		PIDs        int `json:",omitempty"` // omitted at 0, so older fingerprints stay valid
+	}{w.Port, w.Env, w.Command, w.Entrypoint, w.CPULimit, w.MemoryLimit, w.Volumes, network, w.Settings.BaseVolumePath, w.PidsLimit})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -110,6 +110,7 @@ type ContainerSpec struct {
 	Entrypoint  []string
 	NanoCPUs    int64 // CPU limit in 1e-9 cores; 0 = unlimited
 	MemoryBytes int64 // memory limit in bytes; 0 = unlimited
+	PidsLimit   int64 // most processes and threads; 0 = unlimited
 	// Publish lists container ports to publish on ephemeral ports of the
 	// Docker host, bound to PublishIP ("" = every address).
 	Publish   []int

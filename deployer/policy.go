@@ -47,6 +47,16 @@ func (d *deploy) containerEnv(ctx context.Context) ([]string, error) {
 	return envList(env), nil
 }
 
+// pidsLimit returns the container's PIDs limit: the workload's, or the
+// operator's maximum when it asks none or more.
+func (d *deploy) pidsLimit() int64 {
+	pids, capped := d.Limits.PIDs(int64(d.w.PidsLimit))
+	if capped {
+		d.log.Warn().Int64("pids_limit", pids).Msg("PIDs limit lowered to --max-pids")
+	}
+	return pids
+}
+
 // limits returns the container's CPU and memory limits: the workload's,
 // or the defaults, capped by the maximums.
 func (d *deploy) limits() (nanoCPUs, memory int64) {

@@ -100,10 +100,18 @@ func TestDeployAppliesLimits(t *testing.T) {
 	f := newFixture(t)
 	sd := &specDocker{fakeDocker: f.docker}
 	f.engine.Docker = sd
-	f.engine.Limits = policy.Limits{DefaultNanoCPUs: 5e8, DefaultMemory: 128 << 20, MaxNanoCPUs: 1e9, MaxMemory: 1 << 30}
+	f.engine.Limits = policy.Limits{DefaultNanoCPUs: 5e8, DefaultMemory: 128 << 20, MaxNanoCPUs: 1e9, MaxMemory: 1 << 30, MaxPIDs: 512}
 	f.mustDeploy(t, "v1")
-	if s := sd.specs[0]; s.NanoCPUs != 5e8 || s.MemoryBytes != 128<<20 {
-		t.Fatalf("limits = %d, %d; want the defaults", s.NanoCPUs, s.MemoryBytes)
+	if s := sd.specs[0]; s.NanoCPUs != 5e8 || s.MemoryBytes != 128<<20 || s.PidsLimit != 512 {
+		t.Fatalf("limits = %d, %d, %d pids; want the defaults", s.NanoCPUs, s.MemoryBytes, s.PidsLimit)
+	}
+	// A label may lower the PIDs limit, never raise it.
+	f.w.PidsLimit = 64
+	f.mustDeploy(t, "v2")
+	f.w.PidsLimit = 100000
+	f.mustDeploy(t, "v3")
+	if a, b := sd.specs[1].PidsLimit, sd.specs[2].PidsLimit; a != 64 || b != 512 {
+		t.Fatalf("pids limits = %d, %d; want 64 (label) and 512 (capped)", a, b)
 	}
 }
 

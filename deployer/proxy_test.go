@@ -67,7 +67,7 @@ func TestUnverifiedSwitchIsUndone(t *testing.T) {
 	f.engine.VerifyTimeout = 50 * time.Millisecond
 
 	_, err := f.deploy(t, "v2")
-	if err == nil || !strings.Contains(err.Error(), "verify route tf-web-www") || !strings.Contains(err.Error(), "still routed") {
+	if err == nil || !strings.Contains(err.Error(), "verify route tf_web__www") || !strings.Contains(err.Error(), "still routed") {
 		t.Fatalf("err = %v, want a verify failure naming the route and the proxy's reason", err)
 	}
 	if got := f.upstreams(); !equalMaps(got, before) {
@@ -88,10 +88,10 @@ func TestContainerLabelerLabelsNewContainers(t *testing.T) {
 	v2 := f.mustDeploy(t, "v2")
 	got := f.docker.containers[v2.Container].Labels
 	want := map[string]string{
-		"proxy.enable":           "true",
-		"proxy.route.tf-web-www": "www.example.com",
-		"proxy.route.tf-web-api": "api.example.com",
-		"tinyforge.managed":      "true", // the deployer's own labels win
+		"proxy.enable":            "true",
+		"proxy.route.tf_web__www": "www.example.com",
+		"proxy.route.tf_web__api": "api.example.com",
+		"tinyforge.managed":       "true", // the deployer's own labels win
 	}
 	for k, v := range want {
 		if got[k] != v {

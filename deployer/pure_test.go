@@ -25,7 +25,7 @@ func TestContainerNameAndRouteID(t *testing.T) {
 			t.Errorf("ContainerName(%q, %q) = %q, want %q", c.workload, c.tag, got, c.want)
 		}
 	}
-	if got := RouteID("web", "www/Public"); got != "tf-web-www-public" {
+	if got := RouteID("web", "www/Public"); got != "tf_web__www_2f_50ublic" {
 		t.Errorf("RouteID = %q", got)
 	}
 }

@@ -45,6 +45,7 @@ func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec,
 		Entrypoint: entrypoint,
 	}
 	spec.NanoCPUs, spec.MemoryBytes = d.limits()
+	spec.PidsLimit = d.pidsLimit()
 	return spec, nil
 }
 

@@ -71,6 +71,9 @@ func (d *deploy) switchRoutes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read routes of %s: %w", d.w.Name, err)
 	}
+	if previous, err = d.migrateRoutes(ctx, d.lease, previous, d.log); err != nil {
+		return err
+	}
 	before := make(map[string]Route, len(previous))
 	for _, r := range previous {
 		before[r.ID] = r

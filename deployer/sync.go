@@ -143,6 +143,7 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: read routes: %w", err)
 	}
+	routes = e.migrateAll(ctx, routes)
 	journals, err := e.Coord.Journals(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: read journals: %w", err)

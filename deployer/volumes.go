@@ -29,9 +29,10 @@ type Mount struct {
 	Source   string // host path (bind) or Docker volume name (volume); empty for tmpfs
 	Target   string // path inside the container
 	ReadOnly bool
-	// CreateDir asks the caller to create Source (os.MkdirAll) before the
-	// container is created: instance, stage and project directories are
-	// tinyforge's own. Absolute sources are the user's and are never created.
+	// CreateDir asks the Docker adapter to create Source before the
+	// container is created, refusing any symlink on the way: instance,
+	// stage and project directories are tinyforge's own. Absolute sources
+	// are the user's: they must exist and are never created.
 	CreateDir bool
 }
 
@@ -43,6 +44,10 @@ type VolumePolicy struct {
 	// AllowedPaths are the host directories binds may reach: absolute
 	// sources and the base volume path must lie beneath one of them.
 	AllowedPaths []string
+	// AllowedNamedVolumes are the Docker volume names a named volume may
+	// take as they are (--allowed-named-volumes); any other name is
+	// namespaced to the workload like a project_named volume.
+	AllowedNamedVolumes []string
 }
 
 // dockerVolumeName is Docker's grammar of volume names.
@@ -58,11 +63,14 @@ var ErrVolumeRefused = errors.New("volume refused")
 // so one bad volume never blocks a deploy. It touches Docker not at all
 // and the filesystem only to resolve symlinks.
 //
-// Every host path is checked after filepath.Clean and after resolving the
-// symlinks of its longest existing prefix, and the mount uses that
-// resolved path, so what Docker binds is what was checked. A directory
-// swapped for a symlink between this check and the mount is not caught:
-// keep the allowed paths writable by trusted users only.
+// An absolute source is checked after filepath.Clean and after resolving
+// its symlinks, must exist, and may not overlap the base volume path
+// (which holds every workload's directories); the mount uses the resolved
+// path. Below the base volume path no symlink is accepted at all. Either
+// way the mount's source holds no symlink, and the Docker adapter walks it
+// again without following any (creating tinyforge's own directories) just
+// before the container is created, so a symlink planted after this check
+// is refused there rather than followed.
 func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mount, problems []error) {
 	prefix := labels.Root + ".workloads." + w.Name + ".volumes."
 	problem := func(key, value string, err error, format string, args ...any) {
@@ -70,6 +78,7 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 	}
 	allowed := resolveAllowed(p.AllowedPaths)
 	base, baseErr := resolveBase(p.BaseVolumePath, allowed)
+	bases := baseSpellings(p.BaseVolumePath, base)
 	targets := make(map[string]string)
 
 	for _, key := range slices.Sorted(maps.Keys(w.Volumes)) {
@@ -101,6 +110,13 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 			case !beneathAny(src, allowed):
 				problem(at+".source", v.Source, ErrVolumeRefused, "%q is outside the allowed paths %v", v.Source, p.AllowedPaths)
 				continue
+			case overlapsAny(src, bases):
+				problem(at+".source", v.Source, ErrVolumeRefused, "%q overlaps the base volume path %s, which holds every workload's instance and stage directories", v.Source, p.BaseVolumePath)
+				continue
+			}
+			if _, err := os.Lstat(src); err != nil {
+				problem(at+".source", v.Source, ErrVolumeRefused, "%q does not exist (%v): absolute volumes are never created, create it on the host first", v.Source, err)
+				continue
 			}
 			m.Type, m.Source = MountBind, src
 
@@ -124,30 +140,27 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 				continue
 			}
 			dir := filepath.Join(append([]string{base}, segs...)...)
-			// Resolve what exists already: a symlink planted inside the
-			// base (by a container writing to a shared directory) must not
-			// lead out of it.
-			src, err := resolveHostPath(dir)
-			if err != nil {
-				problem(at+".scope", v.Scope, err, "%s cannot be resolved: %v", dir, err)
+			// No symlink below the base: one planted by a container writing
+			// to a shared directory could lead to another workload's data
+			// as well as out of the base.
+			if link := symlinkBelow(base, segs); link != "" {
+				problem(at+".scope", v.Scope, ErrVolumeRefused, "%s is a symlink: directories below the base volume path %s must be real directories", link, p.BaseVolumePath)
 				continue
 			}
-			if !beneath(src, base) {
-				problem(at+".scope", v.Scope, ErrVolumeRefused, "%s leads outside the base volume path %s (through a symlink)", dir, p.BaseVolumePath)
-				continue
-			}
-			m.Type, m.Source, m.CreateDir = MountBind, src, true
+			m.Type, m.Source, m.CreateDir = MountBind, dir, true
 
 		case labels.ScopeProjectNamed, labels.ScopeNamed:
-			// project_named: '_' cannot occur in a workload name, so
-			// tf-<workload>_<name> never collides across workloads.
+			// '_' cannot occur in a workload name, so tf-<workload>_<name>
+			// never collides across workloads. A named volume keeps its
+			// name only when the operator allows it: otherwise it could be
+			// another workload's private volume or another stack's data.
 			name := v.EffectiveName(key)
-			if v.Scope == labels.ScopeProjectNamed {
-				name = "tf-" + w.Name + "_" + name
-			}
 			if !dockerVolumeName.MatchString(name) {
 				problem(at+".name", v.Name, nil, "%q is not a valid Docker volume name", name)
 				continue
+			}
+			if v.Scope == labels.ScopeProjectNamed || !slices.Contains(p.AllowedNamedVolumes, name) {
+				name = "tf-" + w.Name + "_" + name
 			}
 			m.Type, m.Source = MountVolume, name
 
@@ -225,6 +238,42 @@ func resolveHostPath(p string) (string, error) {
 		return "", fmt.Errorf("%w: %s: %w", ErrVolumeRefused, existing, err)
 	}
 	return filepath.Join(resolved, rest), nil
+}
+
+// baseSpellings are the base volume path as written (cleaned) and
+// resolved, so an overlap is found whichever spelling a source uses.
+func baseSpellings(raw, resolved string) []string {
+	var out []string
+	if filepath.IsAbs(raw) {
+		out = append(out, filepath.Clean(raw))
+	}
+	if resolved != "" && !slices.Contains(out, resolved) {
+		out = append(out, resolved)
+	}
+	return out
+}
+
+// overlapsAny tells whether p is one of dirs, lies inside one, or
+// contains one.
+func overlapsAny(p string, dirs []string) bool {
+	return slices.ContainsFunc(dirs, func(d string) bool { return beneath(p, d) || beneath(d, p) })
+}
+
+// symlinkBelow returns the first of base/segs[0], base/segs[0]/segs[1], ...
+// that exists as a symlink, or "" when none does.
+func symlinkBelow(base string, segs []string) string {
+	cur := base
+	for _, s := range segs {
+		cur = filepath.Join(cur, s)
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return "" // missing: created later, without following symlinks
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return cur
+		}
+	}
+	return ""
 }
 
 // beneath tells whether p is dir or lies inside it; both are clean.

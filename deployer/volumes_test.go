@@ -15,6 +15,7 @@ import (
 //
 //	allowed/                 the only allowed path
 //	allowed/data/            an existing directory
+//	allowed/data/web/        an existing directory
 //	allowed/volumes/         the base volume path
 //	allowed/escape  -> outside/
 //	allowed/inner   -> allowed/data
@@ -37,7 +38,7 @@ func newVolumeFixture(t *testing.T) volumeFixture {
 		base:    filepath.Join(root, "allowed", "volumes"),
 		outside: filepath.Join(root, "outside"),
 	}
-	for _, d := range []string{f.allowed, filepath.Join(f.allowed, "data"), f.base, f.outside} {
+	for _, d := range []string{f.allowed, filepath.Join(f.allowed, "data", "web"), f.base, f.outside} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +93,31 @@ func TestResolveVolumes(t *testing.T) {
 			name:    "absolute: the allowed path itself, written uncleanly",
 			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data/", "source", f.allowed+"//data/./")},
 			want:    []Mount{{Type: "bind", Source: f.allowed + "/data", Target: "/data"}},
+		},
+		{
+			name:    "absolute: a missing source is refused, never created",
+			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data", "source", f.allowed+"/data/new")},
+			errs:    []string{`tinyforge.workloads.web.volumes.data.source: "` + f.allowed + `/data/new" does not exist`},
+		},
+		{
+			name:    "absolute: the base volume path itself",
+			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data", "source", f.base)},
+			errs:    []string{`tinyforge.workloads.web.volumes.data.source: "` + f.base + `" overlaps the base volume path`},
+		},
+		{
+			name:    "absolute: inside the base volume path (another workload's directory)",
+			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data", "source", f.base+"/db/data")},
+			errs:    []string{`overlaps the base volume path ` + f.base},
+		},
+		{
+			name:    "absolute: a directory containing the base volume path",
+			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data", "source", f.allowed)},
+			errs:    []string{`"` + f.allowed + `" overlaps the base volume path`},
+		},
+		{
+			name:    "absolute: the base volume path through a symlinked spelling",
+			volumes: map[string]*labels.Volume{"data": vol("absolute", "/data", "source", f.root+"/alias/volumes")},
+			errs:    []string{`overlaps the base volume path`},
 		},
 		{
 			name:    "absolute outside the allowed paths",
@@ -206,14 +232,26 @@ func TestResolveVolumes(t *testing.T) {
 			},
 		},
 		{
-			name: "named, named or not",
+			name: "named: the operator's names kept, others namespaced to the workload",
 			volumes: map[string]*labels.Volume{
 				"models": vol("named", "/models", "name", "ml-models", "ro", ""),
 				"shared": vol("named", "/shared"),
 			},
+			policy: func(p VolumePolicy) VolumePolicy { p.AllowedNamedVolumes = []string{"ml-models"}; return p },
 			want: []Mount{
 				{Type: "volume", Source: "ml-models", Target: "/models", ReadOnly: true},
-				{Type: "volume", Source: "shared", Target: "/shared"},
+				{Type: "volume", Source: "tf-web_shared", Target: "/shared"},
+			},
+		},
+		{
+			name: "named: another workload's private volume and another stack's volume are out of reach",
+			volumes: map[string]*labels.Volume{
+				"a": vol("named", "/a", "name", "tf-db_data"),
+				"b": vol("named", "/b", "name", "redis_data"),
+			},
+			want: []Mount{
+				{Type: "volume", Source: "tf-web_tf-db_data", Target: "/a"},
+				{Type: "volume", Source: "tf-web_redis_data", Target: "/b"},
 			},
 		},
 		{
@@ -259,7 +297,7 @@ func TestResolveVolumes(t *testing.T) {
 				"e":  vol("stage", "relative"),
 				"ff": vol("named", "/f"),
 			},
-			want: []Mount{{Type: "tmpfs", Target: "/b"}, {Type: "volume", Source: "ff", Target: "/f"}},
+			want: []Mount{{Type: "tmpfs", Target: "/b"}, {Type: "volume", Source: "tf-web_ff", Target: "/f"}},
 			errs: []string{
 				`volumes.a.source: "/etc" is outside the allowed paths`,
 				`volumes.c.scope: "bogus" is not a volume scope (one of absolute, ephemeral, instance, stage, project, project_named, named)`,
@@ -308,19 +346,27 @@ func TestResolveVolumesSymlinkPlantedInBase(t *testing.T) {
 	if err := os.Symlink(filepath.Join(f.base, "web", "real"), filepath.Join(f.base, "web", "linked")); err != nil {
 		t.Fatal(err)
 	}
+	// A symlink that stays inside the base, to another workload's data.
+	if err := os.MkdirAll(filepath.Join(f.base, "db", "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(f.base, "db", "data"), filepath.Join(f.base, "web", "theirs")); err != nil {
+		t.Fatal(err)
+	}
 	w := &labels.Workload{Name: "web", Volumes: map[string]*labels.Volume{
 		"cache":  {Scope: labels.ScopeInstance, Target: "/cache"},
 		"linked": {Scope: labels.ScopeStage, Target: "/linked"},
+		"theirs": {Scope: labels.ScopeStage, Target: "/theirs"},
 	}}
 	mounts, problems := ResolveVolumes(w, "v2", f.policy())
-	if len(problems) != 2 {
+	if len(problems) != 3 {
 		t.Fatalf("problems %q, mounts %+v", problems, mounts)
 	}
-	if !strings.Contains(problems[0].Error(), "leads outside the base volume path") || !errors.Is(problems[0], ErrVolumeRefused) {
-		t.Errorf("planted symlink: %v", problems[0])
-	}
-	if !strings.Contains(problems[1].Error(), "cannot be resolved") { // dangling
-		t.Errorf("dangling symlink in base: %v", problems[1])
+	for i, link := range []string{"web/instances/v2", "web/linked", "web/theirs"} {
+		want := "tinyforge.workloads.web.volumes." + []string{"cache", "linked", "theirs"}[i] + ".scope: " + filepath.Join(f.base, link) + " is a symlink"
+		if !strings.Contains(problems[i].Error(), want) || !errors.Is(problems[i], ErrVolumeRefused) {
+			t.Errorf("problem %d = %v, want %q", i, problems[i], want)
+		}
 	}
 
 	// The same volumes resolve for another tag.
@@ -338,6 +384,9 @@ func TestResolveVolumesSample(t *testing.T) {
 		for _, v := range w.Volumes {
 			if v.Scope == labels.ScopeAbsolute {
 				v.Source = filepath.Join(f.allowed, v.Source)
+				if err := os.MkdirAll(v.Source, 0o755); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		mounts, problems := ResolveVolumes(w, w.ResolveTag(""), f.policy())

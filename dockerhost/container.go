@@ -19,7 +19,9 @@ import (
 // restarted by the engine unless stopped, with spec's CPU and memory
 // limits. Whatever built the config, checkHostConfig refuses it with
 // ErrUnsafe when it would be privileged, share a host namespace, add
-// capabilities or devices, or bind a path outside BindRoots.
+// capabilities or devices, or bind a path outside BindRoots; then every
+// bind source is walked without following symlinks (prepareBind), its
+// directories created when the mount asks for it.
 func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string, error) {
 	cfg := &container.Config{
 		Image:      spec.Image,
@@ -38,9 +40,21 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		NetworkMode:   container.NetworkMode(spec.Network),
 		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.MemoryBytes},
 	}
-	hostCfg.Binds, hostCfg.Mounts = mounts(spec.Mounts)
+	if spec.PidsLimit > 0 {
+		pids := spec.PidsLimit
+		hostCfg.Resources.PidsLimit = &pids
+	}
+	hostCfg.Mounts = mounts(spec.Mounts)
 	if err := checkHostConfig(hostCfg, h.BindRoots); err != nil {
 		return "", fmt.Errorf("create container %s from %s: %w", spec.Name, spec.Image, err)
+	}
+	for _, m := range spec.Mounts {
+		if m.Type != deployer.MountBind {
+			continue
+		}
+		if err := prepareBind(m.Source, m.CreateDir); err != nil {
+			return "", fmt.Errorf("create container %s from %s: mount %s: %w", spec.Name, spec.Image, m.Target, err)
+		}
 	}
 	publish(cfg, hostCfg, spec)
 	var netCfg *network.NetworkingConfig
@@ -63,23 +77,16 @@ func entrypoint(ep []string) []string {
 	return ep
 }
 
-// mounts maps the spec's mounts. Binds of tinyforge's own directories use
-// the legacy Binds form, for which the engine creates a missing host
-// directory itself (the sidecar may not see the host's filesystem);
-// everything else is a Mount, which never creates what is missing.
-func mounts(ms []deployer.Mount) (binds []string, out []mount.Mount) {
+// mounts maps the spec's mounts, all in the Mount form, for which the
+// engine never creates a missing bind source (the legacy Binds form
+// would, following any symlink on the way): the sidecar creates
+// tinyforge's own directories itself (prepareBind).
+func mounts(ms []deployer.Mount) []mount.Mount {
+	var out []mount.Mount
 	for _, m := range ms {
-		if m.Type == deployer.MountBind && m.CreateDir {
-			b := m.Source + ":" + m.Target
-			if m.ReadOnly {
-				b += ":ro"
-			}
-			binds = append(binds, b)
-			continue
-		}
 		out = append(out, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	return binds, out
+	return out
 }
 
 // Start starts a created container.

@@ -27,7 +27,7 @@ func TestCreateAppliesLimitsAndRefusesHostNamespaces(t *testing.T) {
 	lbls := map[string]string{testsvc.RunLabel: testsvc.RunID}
 
 	id, err := h.Create(ctx, deployer.ContainerSpec{Name: name(t, "limited"), Image: img, Port: 8080, Network: "bridge",
-		Labels: lbls, NanoCPUs: 500_000_000, MemoryBytes: 64 << 20})
+		Labels: lbls, NanoCPUs: 500_000_000, MemoryBytes: 64 << 20, PidsLimit: 128})
 	if err != nil {
 		t.Fatalf("Create with limits: %v", err)
 	}
@@ -38,6 +38,9 @@ func TestCreateAppliesLimitsAndRefusesHostNamespaces(t *testing.T) {
 	}
 	if raw.HostConfig.NanoCPUs != 500_000_000 || raw.HostConfig.Memory != 64<<20 {
 		t.Errorf("limits = %d nano-CPUs, %d bytes; want 5e8, 64 MiB", raw.HostConfig.NanoCPUs, raw.HostConfig.Memory)
+	}
+	if p := raw.HostConfig.PidsLimit; p == nil || *p != 128 {
+		t.Errorf("PIDs limit = %v, want 128", p)
 	}
 
 	for _, network := range []string{"host", "container:" + id} {

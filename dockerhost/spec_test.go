@@ -17,7 +17,7 @@ import (
 )
 
 // TestCreateAppliesMountsCommandAndLimits checks that what the labels ask
-// for reaches the engine: binds (the engine creates tinyforge's own
+// for reaches the engine: binds (the sidecar creates tinyforge's own
 // directories), tmpfs, named volumes, command, cleared entrypoint, limits.
 func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 	cli, h := newHost(t)
@@ -25,7 +25,10 @@ func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 	img := "tinyforge-test-" + testsvc.RunID + "/app:spec"
 	testsvc.BuildImage(t, cli, img, nil)
 
-	dir := t.TempDir()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	own := filepath.Join(dir, "web", "data") // does not exist yet
 	user := filepath.Join(dir, "user")
 	if err := os.Mkdir(user, 0o755); err != nil {
@@ -63,7 +66,7 @@ func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = h.Remove(context.Background(), id) })
 	if err := h.Start(ctx, id); err != nil {
-		t.Fatalf("Start (the engine must create %s): %v", own, err)
+		t.Fatalf("Start (Create made %s): %v", own, err)
 	}
 	raw, err := cli.ContainerInspect(ctx, id)
 	if err != nil {
@@ -89,7 +92,7 @@ func TestCreateAppliesMountsCommandAndLimits(t *testing.T) {
 		t.Errorf("no tmpfs at /tmp: %+v", raw.HostConfig.Mounts)
 	}
 	if _, err := os.Stat(own); err != nil {
-		t.Errorf("own directory not created by the engine: %v", err)
+		t.Errorf("own directory not created: %v", err)
 	}
 
 	// An empty entrypoint clears the image's.

@@ -55,6 +55,7 @@ type Workload struct {
 	MaxInstances      int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
 	CPULimit          float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
 	MemoryLimit       int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
+	PidsLimit         int                `description:"Most processes and threads the container may run; 0 takes the sidecar's --max-pids, and a higher value is lowered to it."`
 	Command           Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
 	Entrypoint        Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
 	Release           Release            `description:"A one-off command of the new image run before it takes traffic (a database migration)."`
@@ -78,7 +79,7 @@ type Face struct {
 	Subdomain  string `description:"Host name part in front of the domain; a face with neither subdomain nor domain is disabled."`
 	Domain     string `description:"Domain of the route." default:"settings.domain"`
 	TargetPort int    `description:"Container port this face forwards to." default:"port"`
-	AccessList string `description:"Id of the proxy's access list guarding the face; empty means none."`
+	AccessList string `description:"Id of the NPM access list guarding the face, one the operator allows (--npm-access-list-id or --npm-allowed-access-lists); empty means the operator's default."`
 	TLS        bool   `description:"Serve the face over HTTPS with a certificate the proxy obtains or holds; false serves plain HTTP."`
 }
 
@@ -164,6 +165,9 @@ const (
 	// MaxMemoryLimit bounds memoryLimit (16 TiB in MB) so the byte count
 	// cannot overflow.
 	MaxMemoryLimit = 16 << 20
+	// MaxPIDsLimit is Linux's highest pid_max (2^22): a pidsLimit above it
+	// is a typo.
+	MaxPIDsLimit = 1 << 22
 )
 
 // NanoCPUs is the CPU limit in the unit of Docker's HostConfig.NanoCPUs;

@@ -270,7 +270,7 @@ func TestDecodeSeveralWorkloads(t *testing.T) {
 }
 
 // workloadKeys is the list of known keys of a workload, as errors show it.
-const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, maxInstances, cpuLimit, memoryLimit, command, entrypoint, release, env, volumes, faces"
+const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, maxInstances, cpuLimit, memoryLimit, pidsLimit, command, entrypoint, release, env, volumes, faces"
 
 // labelErrorCases are bad labels and every message they must produce,
 // sorted by key; FuzzWorkloads uses them as seeds.
@@ -559,6 +559,16 @@ var labelErrorCases = []struct {
 		name:   "negative memoryLimit",
 		labels: web("tinyforge.workloads.web.memoryLimit", "-5"),
 		want:   []string{`tinyforge.workloads.web.memoryLimit: -5 is negative (0 means unlimited)`},
+	},
+	{
+		name:   "negative pidsLimit",
+		labels: web("tinyforge.workloads.web.pidsLimit", "-1"),
+		want:   []string{`tinyforge.workloads.web.pidsLimit: -1 is out of range: 0 takes the sidecar's --max-pids, else 1 to 4194304`},
+	},
+	{
+		name:   "pidsLimit above pid_max",
+		labels: web("tinyforge.workloads.web.pidsLimit", "5000000"),
+		want:   []string{`tinyforge.workloads.web.pidsLimit: 5000000 is out of range: 0 takes the sidecar's --max-pids, else 1 to 4194304`},
 	},
 	{
 		name:   "memoryLimit below Docker's minimum",

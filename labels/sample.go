@@ -38,6 +38,7 @@ func Sample() *Controller {
 				MaxInstances:   2,
 				CPULimit:       1.5,
 				MemoryLimit:    512,
+				PidsLimit:      256,
 				Command:        `serve --listen :8080 --motd "Hello, world"`,
 				Entrypoint:     `["/usr/bin/tini", "--"]`,
 				Release: Release{

@@ -94,6 +94,9 @@ func (w *Workload) problems() []error {
 	case mem > MaxMemoryLimit:
 		bad(prefix+".memoryLimit", strconv.Itoa(mem), "%d MB is more than %d MB (16 TiB): the limit is in MB, not bytes", mem, MaxMemoryLimit)
 	}
+	if n := w.PidsLimit; n < 0 || n > MaxPIDsLimit {
+		bad(prefix+".pidsLimit", strconv.Itoa(n), "%d is out of range: 0 takes the sidecar's --max-pids, else 1 to %d", n, MaxPIDsLimit)
+	}
 	for _, a := range []struct {
 		key  string
 		args Args

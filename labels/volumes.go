@@ -25,7 +25,8 @@ const (
 	ScopeProject = "project"
 	// ScopeProjectNamed is a Docker named volume private to the workload.
 	ScopeProjectNamed = "project_named"
-	// ScopeNamed is a global Docker named volume, shared by name.
+	// ScopeNamed is a Docker named volume shared by name when the operator
+	// allows the name; otherwise private to the workload.
 	ScopeNamed = "named"
 )
 
@@ -36,13 +37,13 @@ const InstancesDir = "instances"
 
 // scopes documents every scope, in the order they are listed to users.
 var scopes = []struct{ name, mount, data string }{
-	{ScopeAbsolute, "bind", "`source` on the host; it must lie under the sidecar's allowed volume paths (symlinks resolved)"},
+	{ScopeAbsolute, "bind", "`source` on the host; it must exist, lie under the sidecar's allowed volume paths (symlinks resolved) and not overlap the base volume path"},
 	{ScopeEphemeral, "tmpfs", "in memory; empty at every start"},
 	{ScopeInstance, "bind", "`<baseVolumePath>/<workload>/instances/<tag>/<volume>`: one directory per deployed tag"},
 	{ScopeStage, "bind", "`<baseVolumePath>/<workload>/<volume>`: one directory shared by every deploy of the workload"},
 	{ScopeProject, "bind", "same as stage"},
 	{ScopeProjectNamed, "volume", "Docker volume `tf-<workload>_<name>`: private to the workload, so two workloads can both name theirs `data`"},
-	{ScopeNamed, "volume", "Docker volume `<name>`, shared with every container that names it"},
+	{ScopeNamed, "volume", "Docker volume `<name>`, shared with every container that names it, when the operator allows the name (`--allowed-named-volumes`); any other name becomes `tf-<workload>_<name>`, private to the workload"},
 }
 
 // Scopes lists the volume scopes, in documentation order.

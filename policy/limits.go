@@ -8,14 +8,29 @@ import (
 	units "github.com/docker/go-units"
 )
 
-// Limits caps the resources of every container (--max-cpu, --max-memory)
-// and fills them in when a workload sets none (--default-cpu,
-// --default-memory). Zero means unset.
+// Limits caps the resources of every container (--max-cpu, --max-memory,
+// --max-pids) and fills them in when a workload sets none (--default-cpu,
+// --default-memory; the PIDs maximum is also the default). Zero means
+// unset.
 type Limits struct {
 	MaxNanoCPUs     int64
 	MaxMemory       int64 // bytes
 	DefaultNanoCPUs int64
 	DefaultMemory   int64 // bytes
+	MaxPIDs         int64
+}
+
+// DefaultMaxPIDs is --max-pids when the operator gives none: enough for
+// the threads of a JVM or a worker pool, far from what a fork bomb needs
+// to exhaust the host's pid space.
+const DefaultMaxPIDs = 4096
+
+// PIDs returns the PIDs limit a container gets for a workload asking for
+// asked (0 = none asked): the maximum when it asks none or more, capped
+// saying a request was lowered. With no maximum (0), the request stands.
+func (l Limits) PIDs(asked int64) (pids int64, capped bool) {
+	v, c := apply(asked, l.MaxPIDs, l.MaxPIDs)
+	return v, c
 }
 
 // Apply returns the limits a container gets for a workload asking for

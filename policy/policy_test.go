@@ -207,3 +207,26 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestPIDs(t *testing.T) {
+	cases := []struct {
+		name   string
+		max    int64
+		asked  int64
+		want   int64
+		capped bool
+	}{
+		{"default applies the maximum", DefaultMaxPIDs, 0, DefaultMaxPIDs, false},
+		{"a label may lower it", DefaultMaxPIDs, 100, 100, false},
+		{"a label may not raise it", 512, 100000, 512, true},
+		{"negative is unset", 512, -1, 512, false},
+		{"no maximum: the label stands", 0, 100, 100, false},
+		{"no maximum, no label: unlimited", 0, 0, 0, false},
+	}
+	for _, c := range cases {
+		got, capped := Limits{MaxPIDs: c.max}.PIDs(c.asked)
+		if got != c.want || capped != c.capped {
+			t.Errorf("%s: PIDs(%d) with max %d = %d, %v; want %d, %v", c.name, c.asked, c.max, got, capped, c.want, c.capped)
+		}
+	}
+}

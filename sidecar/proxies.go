@@ -71,9 +71,13 @@ func newProxy(ctx context.Context, cfg Config, store *redisstore.Store, log zero
 			RetryAttempts: p.TraefikRetry, API: p.TraefikAPI, Settle: p.TraefikSettle,
 		}), noop, nil
 	case "npm":
+		acls, err := p.allowedACLs()
+		if err != nil {
+			return nil, nil, err
+		}
 		plugin, err := npm.New(npm.Options{
 			URL: p.NPMURL, Identity: p.NPMIdentity, Secret: p.NPMSecret,
-			CertificateID: p.NPMCertID, AccessListID: p.NPMAccessList,
+			CertificateID: p.NPMCertID, AccessListID: p.NPMAccessList, AllowedAccessLists: acls,
 		})
 		return plugin, noop, err
 	case "none":

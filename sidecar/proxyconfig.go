@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,9 +26,12 @@ type ProxyConfig struct {
 	NPMSecret     string
 	NPMCertID     int
 	NPMAccessList int
-	NPMRemote     bool
-	ServerIP      string
-	PublishIP     string
+	// NPMAllowedACLs lists, comma-separated, the access lists a face's
+	// accessList may name besides --npm-access-list-id.
+	NPMAllowedACLs string
+	NPMRemote      bool
+	ServerIP       string
+	PublishIP      string
 }
 
 func (p *ProxyConfig) flags(e *envFlags) {
@@ -47,6 +51,7 @@ func (p *ProxyConfig) flags(e *envFlags) {
 	e.str(&p.NPMSecret, "npm-secret", "", "NPM password (npm; prefer the environment twin)")
 	e.integer(&p.NPMCertID, "npm-certificate-id", 0, "NPM certificate id of every host, 0 = plain HTTP (npm)")
 	e.integer(&p.NPMAccessList, "npm-access-list-id", 0, "NPM access list id of hosts whose face names none, 0 = public (npm)")
+	e.str(&p.NPMAllowedACLs, "npm-allowed-access-lists", "", "access list ids a face's accessList may name besides --npm-access-list-id, comma-separated; 0 lets a face be public. Empty: any non-zero id when the default is public, none otherwise (npm)")
 	e.boolean(&p.NPMRemote, "npm-remote", false, "NPM runs on another host: publish face ports and forward to --server-ip (npm)")
 	e.str(&p.ServerIP, "server-ip", "", "this Docker host's IP as a remote proxy reaches it")
 	e.str(&p.PublishIP, "publish-ip", "", "host address published ports bind to (default: --server-ip)")
@@ -64,6 +69,9 @@ func (c Config) validateProxy() error {
 		if p.NPMIdentity == "" || p.NPMSecret == "" {
 			return fmt.Errorf("--proxy npm needs --npm-identity and --npm-secret")
 		}
+		if _, err := p.allowedACLs(); err != nil {
+			return err
+		}
 		if p.NPMRemote && p.ServerIP == "" {
 			return fmt.Errorf("--npm-remote needs --server-ip, the address NPM reaches this host on")
 		}
@@ -77,6 +85,22 @@ func (c Config) validateProxy() error {
 		return fmt.Errorf("--traefik-retry, --npm-certificate-id and --npm-access-list-id must not be negative")
 	}
 	return nil
+}
+
+// allowedACLs parses --npm-allowed-access-lists.
+func (p ProxyConfig) allowedACLs() ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(p.NPMAllowedACLs, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("--npm-allowed-access-lists: %q is not an NPM access list id (a number, 0 or more)", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // entryPoints splits --traefik-entrypoints.

@@ -27,6 +27,8 @@ func TestProxyFlags(t *testing.T) {
 		{"npm secret from env", []string{"--proxy", "npm", "--npm-identity", "a@b.c"}, env("TINYFORGE_NPM_SECRET", "s"), ""},
 		{"npm remote without ip", []string{"--proxy", "npm", "--npm-identity", "a@b.c", "--npm-secret", "s", "--npm-remote"}, env(), "needs --server-ip"},
 		{"npm remote", []string{"--proxy", "npm", "--npm-identity", "a@b.c", "--npm-secret", "s", "--npm-remote", "--server-ip", "192.0.2.4"}, env(), ""},
+		{"npm allowed access lists", []string{"--proxy", "npm", "--npm-identity", "a", "--npm-secret", "s", "--npm-allowed-access-lists", "0, 5"}, env(), ""},
+		{"npm bad allowed access list", []string{"--proxy", "npm", "--npm-identity", "a", "--npm-secret", "s", "--npm-allowed-access-lists", "5,x"}, env(), `--npm-allowed-access-lists: "x" is not an NPM access list id`},
 		{"unknown proxy", []string{"--proxy", "haproxy"}, env(), "want caddy, traefik-kv, traefik-labels, npm or none"},
 		{"bad int env", []string{"--proxy", "npm"}, env("TINYFORGE_NPM_CERTIFICATE_ID", "x"), "TINYFORGE_NPM_CERTIFICATE_ID"},
 		{"negative id", []string{"--proxy", "npm", "--npm-identity", "a", "--npm-secret", "s", "--npm-certificate-id", "-1"}, env(), "must not be negative"},

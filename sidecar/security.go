@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
@@ -21,10 +22,14 @@ type Security struct {
 
 	AllowedImages      string
 	AllowedVolumePaths string
-	MaxCPU             string
-	MaxMemory          string
-	DefaultCPU         string
-	DefaultMemory      string
+	// AllowedNamedVolumes are Docker volume names a named volume may use as
+	// they are; any other is namespaced to its workload.
+	AllowedNamedVolumes string
+	MaxCPU              string
+	MaxMemory           string
+	DefaultCPU          string
+	DefaultMemory       string
+	MaxPIDs             int
 
 	// Resolved by Parse from the settings above.
 	Images      policy.Images
@@ -38,9 +43,11 @@ func (s *Security) flags(e *envFlags) {
 	e.str(&s.SecretOldKeyFile, "secret-old-key-file", "", "previous secret key, still accepted for reading during a rotation")
 	e.str(&s.AllowedImages, "allowed-images", "", "comma-separated registries (ghcr.io) or repository prefixes (ghcr.io/acme) the sidecar may pull; unset: any")
 	e.str(&s.AllowedVolumePaths, "allowed-volume-paths", "", "comma-separated host directories absolute binds must stay beneath; unset: no host binds")
+	e.str(&s.AllowedNamedVolumes, "allowed-named-volumes", "", "comma-separated Docker volume names a named volume may use as they are (shared between workloads); any other name becomes tf-<workload>_<name>")
 	e.str(&s.MaxCPU, "max-cpu", "", "highest CPU limit (cores) any container gets; unset: none")
 	e.str(&s.MaxMemory, "max-memory", "", "highest memory limit (e.g. 1g) any container gets; unset: none")
 	e.str(&s.DefaultCPU, "default-cpu", "", "CPU limit (cores) of containers whose workload sets none")
+	e.integer(&s.MaxPIDs, "max-pids", policy.DefaultMaxPIDs, "PIDs limit of every container (a workload's pidsLimit may only lower it); 0 = none")
 	e.str(&s.DefaultMemory, "default-memory", "", "memory limit (e.g. 256m) of containers whose workload sets none")
 }
 
@@ -86,6 +93,11 @@ func (c *Config) resolveSecurity() error {
 	if s.VolumePaths, err = policy.ParsePaths(splitList(s.AllowedVolumePaths)); err != nil {
 		return fmt.Errorf("--allowed-volume-paths: %w", err)
 	}
+	for _, v := range splitList(s.AllowedNamedVolumes) {
+		if !dockerVolumeName.MatchString(v) {
+			return fmt.Errorf("--allowed-named-volumes: %q is not a Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)", v)
+		}
+	}
 	if s.Limits, err = parseLimits(s); err != nil {
 		return err
 	}
@@ -125,6 +137,10 @@ func tokenFrom(flagName, value, file string) (string, error) {
 func parseLimits(s *Security) (policy.Limits, error) {
 	var l policy.Limits
 	var err error
+	if s.MaxPIDs < 0 {
+		return l, fmt.Errorf("--max-pids: %d is negative (0 = no limit)", s.MaxPIDs)
+	}
+	l.MaxPIDs = int64(s.MaxPIDs)
 	if l.MaxNanoCPUs, err = policy.ParseCPU(s.MaxCPU); err != nil {
 		return l, fmt.Errorf("--max-cpu: %w", err)
 	}
@@ -139,6 +155,9 @@ func parseLimits(s *Security) (policy.Limits, error) {
 	}
 	return l, l.Validate()
 }
+
+// dockerVolumeName is Docker's grammar of volume names.
+var dockerVolumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`)
 
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {

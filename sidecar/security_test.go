@@ -105,6 +105,7 @@ func TestBadSecurityConfig(t *testing.T) {
 		{[]string{"--allowed-volume-paths", "relative/dir"}, nil, `--allowed-volume-paths: allowed volume path "relative/dir": not absolute`},
 		{[]string{"--allowed-volume-paths", "/nonexistent/tinyforge"}, nil, "mounted at the same path"},
 		{[]string{"--allowed-volume-paths", "/"}, nil, "allows everything"},
+		{[]string{"--allowed-named-volumes", "shared,a/b"}, nil, `--allowed-named-volumes: "a/b" is not a Docker volume name`},
 		{[]string{"--max-cpu", "lots"}, nil, `--max-cpu: cpu "lots": want a number of cores`},
 		{[]string{"--max-memory", "1k"}, nil, `--max-memory: memory "1k": below Docker's minimum of 6m`},
 		{[]string{"--max-memory", "512m", "--default-memory", "1g"}, nil, "--default-memory is above --max-memory"},

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Coord:          store,
 		Network:        cfg.Network,
 		Domain:         cfg.Domain,
-		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.VolumePaths.Roots()},
+		Volumes:        deployer.VolumePolicy{BaseVolumePath: cfg.BaseVolumePath, AllowedPaths: cfg.VolumePaths.Roots(), AllowedNamedVolumes: splitList(cfg.AllowedNamedVolumes)},
 		Drain:          cfg.Drain,
 		StopGrace:      cfg.StopGrace,
 		UpstreamByName: upstreamByName(cfg),

@@ -56,14 +56,14 @@ func newRoute(id string, r deployer.Route) route {
 	}
 }
 
-// routeID is the "@id" of r: its ID, or tf-<workload>-<face> when it has
+// routeID is the "@id" of r: its ID, or deployer.RouteID when it has
 // none, reduced to characters safe in an /id/<id> URL path. It depends only
 // on the route's identity, never on its upstream, so a switch replaces the
 // route in place.
 func routeID(r deployer.Route) string {
 	id := r.ID
 	if id == "" {
-		id = "tf-" + r.Workload + "-" + r.Face
+		id = deployer.RouteID(r.Workload, r.Face)
 	}
 	return strings.Map(func(c rune) rune {
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {

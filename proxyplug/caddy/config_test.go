@@ -14,7 +14,7 @@ func TestRouteID(t *testing.T) {
 	}{
 		{"id kept", deployer.Route{ID: "tf-web-www", Workload: "other"}, "tf-web-www"},
 		{"unsafe characters", deployer.Route{ID: "tf-web/www?x y"}, "tf-web-www-x-y"},
-		{"derived from workload and face", deployer.Route{Workload: "web", Face: "api"}, "tf-web-api"},
+		{"derived from workload and face", deployer.Route{Workload: "web", Face: "api"}, "tf_web__api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

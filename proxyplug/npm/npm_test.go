@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -74,7 +75,7 @@ func token(t *testing.T, f *fakeNPM) string {
 func TestUpsertSwitchInPlaceAndDelete(t *testing.T) {
 	f := newFakeNPM(t)
 	ctx := context.Background()
-	p := newPlugin(t, f, func(o *npm.Options) { o.CertificateID = 4; o.AccessListID = 2 })
+	p := newPlugin(t, f, func(o *npm.Options) { o.CertificateID = 4; o.AccessListID = 2; o.AllowedAccessLists = []int{7} })
 
 	blue := route("www", "10.0.0.2:8080")
 	must(t, p.Upsert(ctx, blue))
@@ -106,7 +107,7 @@ func TestUpsertSwitchInPlaceAndDelete(t *testing.T) {
 		t.Errorf("verify of the old upstream = %v", err)
 	}
 
-	// A face with its own access list overrides the default.
+	// A face with an access list the operator allows overrides the default.
 	api := route("api", "10.0.0.3:9090")
 	api.AccessList = "7"
 	must(t, p.Upsert(ctx, api))
@@ -138,19 +139,21 @@ func TestHandMadeHostsAreKept(t *testing.T) {
 	if f.host(1) == nil {
 		t.Fatal("hand-made host deleted")
 	}
-	// Upsert over a hand-made host takes it over in place, keeping its
-	// other domains and meta.
-	must(t, p.Upsert(ctx, route("www", "10.0.0.2:8080")))
-	h := f.host(2)
-	if !reflect.DeepEqual(h["domain_names"], []any{"www.example.com", "example.com"}) || h["forward_host"] != "10.0.0.2" {
-		t.Errorf("taken-over host = %v", h)
+	// Upsert over a hand-made host is refused and changes nothing.
+	before := f.host(2)
+	err := p.Upsert(ctx, route("www", "10.0.0.2:8080"))
+	if !errors.Is(err, npm.ErrNotOurs) || !strings.Contains(err.Error(), "proxy host 2 serving www.example.com was not created by tinyforge") {
+		t.Fatalf("upsert over a hand-made host = %v, want ErrNotOurs naming host 2", err)
 	}
-	if m := h["meta"].(map[string]any); m["letsencrypt_agree"] != true || m["tinyforge_route"] != "tf-web-www" {
-		t.Errorf("meta after take-over = %v", m)
+	if h := f.host(2); !reflect.DeepEqual(h, before) {
+		t.Errorf("hand-made host changed:\n%v\nwas\n%v", h, before)
+	}
+	if err := verify(t, p, route("www", "192.0.2.8:80")); !errors.Is(err, npm.ErrNotOurs) {
+		t.Errorf("verify against a hand-made host = %v, want ErrNotOurs", err)
 	}
 	ids, _ := p.Routes(ctx)
-	if !reflect.DeepEqual(ids, []string{"tf-web-www"}) {
-		t.Errorf("Routes = %v, want only the marked host", ids)
+	if len(ids) != 0 {
+		t.Errorf("Routes = %v, want none", ids)
 	}
 }
 

@@ -8,8 +8,9 @@
 // then restores the previous upstream.
 //
 // Hosts the plugin writes carry meta.tinyforge_route = <route id>, which
-// is how Routes and Delete tell them from hosts people made by hand;
-// Delete never removes a host without that mark.
+// is how Upsert, Routes and Delete tell them from hosts people made by
+// hand: Upsert refuses (ErrNotOurs) to change a host without that mark or
+// marked for another route, and Delete never removes one.
 package npm
 
 import (
@@ -44,6 +45,10 @@ type Options struct {
 	// AccessListID is the NPM access list of hosts whose face names none
 	// (0 = public).
 	AccessListID int
+	// AllowedAccessLists are the access lists a face may name besides
+	// AccessListID (0 among them lets a face make its host public). Empty
+	// with a public AccessListID: any non-zero list.
+	AllowedAccessLists []int
 	// HTTPClient talks to NPM. Default: a 60s timeout (NPM reloads nginx
 	// before it answers a write).
 	HTTPClient *http.Client
@@ -114,11 +119,9 @@ func (p *Plugin) body(r deployer.Route, meta map[string]any) (hostBody, error) {
 	if err != nil {
 		return hostBody{}, err
 	}
-	acl := p.opts.AccessListID
-	if r.AccessList != "" {
-		if acl, err = strconv.Atoi(r.AccessList); err != nil || acl < 0 {
-			return hostBody{}, fmt.Errorf("access list %q is not an NPM access list id", r.AccessList)
-		}
+	acl, err := p.accessList(r)
+	if err != nil {
+		return hostBody{}, err
 	}
 	m := maps.Clone(meta)
 	if m == nil {
@@ -142,8 +145,10 @@ func (p *Plugin) body(r deployer.Route, meta map[string]any) (hostBody, error) {
 }
 
 // Upsert points r.Host at r.Upstream: the proxy host serving that domain
-// is updated in place, or created. It then reads the host back and fails
-// unless NPM runs it (nginx_online) with the new upstream.
+// is updated in place when the sidecar made it for r, or created; a host
+// made by hand or for another route is refused with ErrNotOurs and left
+// untouched. It then reads the host back and fails unless NPM runs it
+// (nginx_online) with the new upstream.
 func (p *Plugin) Upsert(ctx context.Context, r deployer.Route) error {
 	if err := p.upsert(ctx, r); err != nil {
 		return fmt.Errorf("npm: upsert route %s (%s): %w", r.ID, r.Host, err)
@@ -156,12 +161,16 @@ func (p *Plugin) upsert(ctx context.Context, r deployer.Route) error {
 	if err != nil {
 		return err
 	}
+	if found {
+		if err := checkOwner(cur, r); err != nil {
+			return err
+		}
+	}
 	b, err := p.body(r, cur.Meta)
 	if err != nil {
 		return err
 	}
 	if found {
-		// A host made by hand may serve more domains: keep them all.
 		b.DomainNames = cur.DomainNames
 	}
 	var saved host
@@ -219,6 +228,9 @@ func (p *Plugin) verifyOnce(ctx context.Context, r deployer.Route) error {
 	case !found:
 		return fmt.Errorf("no proxy host for %s", r.Host)
 	default:
+		if err := checkOwner(h, r); err != nil {
+			return err
+		}
 		return check(h, r)
 	}
 }

@@ -7,14 +7,14 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 )
 
-// Name is the router and service name of r: its id (tf-<workload>-<face>)
+// Name is the router and service name of r: its id (deployer.RouteID)
 // reduced to letters, digits, '-' and '_'. Traefik forbids '@' in names,
 // and '.' or '/' would split a key segment in other providers. The name
 // depends only on the route's identity, so a switch rewrites the same keys.
 func Name(r deployer.Route) string {
 	id := r.ID
 	if id == "" {
-		id = "tf-" + r.Workload + "-" + r.Face
+		id = deployer.RouteID(r.Workload, r.Face)
 	}
 	return strings.Map(func(c rune) rune {
 		switch {

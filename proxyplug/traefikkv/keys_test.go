@@ -15,7 +15,10 @@ func TestName(t *testing.T) {
 		{deployer.Route{ID: "tf-my.app-www"}, "tf-my-app-www"},
 		{deployer.Route{ID: "tf-web@x/y"}, "tf-web-x-y"},
 		{deployer.Route{ID: "TF-Web_1"}, "tf-web_1"},
-		{deployer.Route{Workload: "web", Face: "api"}, "tf-web-api"},
+		{deployer.Route{Workload: "web", Face: "api"}, "tf_web__api"},
+		{deployer.Route{ID: deployer.RouteID("web", "x-y")}, "tf_web__x-y"},
+		{deployer.Route{ID: deployer.RouteID("web-x", "y")}, "tf_web-x__y"},
+		{deployer.Route{ID: deployer.RouteID("web", "X.Y")}, "tf_web___58_2e_59"},
 	}
 	for _, tt := range tests {
 		if got := Name(tt.r); got != tt.want {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/policy"
 )
 
 func randomHex(t *testing.T, n int) string {
@@ -216,6 +217,9 @@ func (r *secretRun) checkContainer(tag string) {
 	}
 	if in.HostConfig.Memory != 64<<20 || in.HostConfig.NanoCPUs != 5e8 || in.HostConfig.Privileged || len(in.HostConfig.CapAdd) > 0 {
 		t.Errorf("%s: memory %d nano-cpus %d privileged %v capadd %v", tag, in.HostConfig.Memory, in.HostConfig.NanoCPUs, in.HostConfig.Privileged, in.HostConfig.CapAdd)
+	}
+	if p := in.HostConfig.PidsLimit; p == nil || *p != policy.DefaultMaxPIDs {
+		t.Errorf("%s: PIDs limit %v, want the default --max-pids %d", tag, p, policy.DefaultMaxPIDs)
 	}
 }
 
