@@ -22,4 +22,7 @@ const (
 	Step      = "step"
 	Label     = "label"
 	EnvKeys   = "env_keys"
+	FQDN      = "fqdn"
+	DNSState  = "dns_state"
+	RetryIn   = "retry_in"
 )
