@@ -113,8 +113,14 @@ func (k *Keeper) Ensure(ctx context.Context, workload string, hosts []string) st
 
 // Drop removes the records of hosts workload no longer serves (a face
 // removed or opted out), within Options.Timeout; what fails is retried in
-// the background.
+// the background. Only names the keeper holds are touched: a host it never
+// kept (a face opted out from the start) is left to its owner.
 func (k *Keeper) Drop(ctx context.Context, workload string, hosts []string) {
+	k.mu.Lock()
+	hosts = slices.DeleteFunc(slices.Clone(hosts), func(h string) bool {
+		return k.names[Name{Workload: workload, FQDN: dnsrec.Canonical(h)}] == nil
+	})
+	k.mu.Unlock()
 	k.release(ctx, k.track(workload, hosts, true))
 }
 

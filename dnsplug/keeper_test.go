@@ -192,6 +192,12 @@ func TestKeeperTeardownRemovesEveryNameOfTheWorkloadAndLearnKeepsThemGone(t *tes
 	if len(p.held) != 1 || !p.held["blog.example.com"] {
 		t.Errorf("held after teardown = %v", p.held)
 	}
+	// Drop touches only names the keeper holds.
+	calls := len(p.calls)
+	k.Drop(context.Background(), "blog", []string{"handmade.example.com"})
+	if len(p.calls) != calls {
+		t.Errorf("Drop of a name never kept called the provider: %v", p.calls[calls:])
+	}
 	// A route list read before the teardown must not bring the names back.
 	k.Learn([]Name{{"shop", "a.example.com"}, {"shop", "b.example.com"}}, before)
 	if st := k.Statuses()["shop"]; len(st) != 0 {
