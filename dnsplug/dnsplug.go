@@ -35,6 +35,10 @@ var (
 	ErrInvalid      = dnsrec.ErrInvalid
 )
 
+// Canonical lower-cases a name and drops its trailing dot, as every name
+// the keeper reports is spelled.
+func Canonical(name string) string { return dnsrec.Canonical(name) }
+
 // Provider keeps the records of public names. Every call returns a Status
 // fit for GET /v1/workloads, also when it returns an error.
 type Provider interface {
