@@ -244,3 +244,13 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestKeeperInWildcardModeCreatesNothing(t *testing.T) {
+	k := newTestKeeper(Wildcard{})
+	if note := k.Ensure(context.Background(), "shop", []string{"shop.example.com"}); note != "" {
+		t.Fatalf("note = %q", note)
+	}
+	if st := only(t, k, "shop"); st.State != dnsrec.StateWildcard || st.Error != "" {
+		t.Errorf("status = %+v", st)
+	}
+}
