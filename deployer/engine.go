@@ -76,6 +76,10 @@ type Config struct {
 	// health path (default 1 s).
 	WatchInterval time.Duration
 
+	// Names, when set, keeps a DNS record for every face's host: ensured
+	// before its route goes live, removed when the route goes away.
+	Names Names
+
 	// AtStep, when set, is called after each deploy step is journaled.
 	// TEST HOOK ONLY: the e2e tests use it (via TINYFORGE_TEST_PAUSE_AT)
 	// to block a deploy at a step boundary and kill the sidecar there.

@@ -59,6 +59,7 @@ type StepTime struct {
 	Step string        `json:"step"`
 	At   time.Time     `json:"at"`
 	Took time.Duration `json:"took"`
+	Note string        `json:"note,omitempty"` // e.g. StepDNS: the records not in place
 }
 
 // previousContainer is the container the routes pointed at before the

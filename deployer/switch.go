@@ -79,6 +79,7 @@ func (d *deploy) switchRoutes(ctx context.Context) error {
 		before[r.ID] = r
 	}
 	routes := d.routesFor(d.inst)
+	d.ensureNames(ctx, routes)
 	d.j.Previous, d.j.Routes = previous, routes
 	if err := d.step(ctx, StepSwitching, Writes{}); err != nil {
 		return err
@@ -129,6 +130,7 @@ func (d *deploy) switchRoutes(ctx context.Context) error {
 			d.log.Error().Err(err).Str(logkey.Route, r.ID).Msg("delete stale route")
 		}
 	}
+	d.dropNames(ctx, previous, routes)
 	return nil
 }
 

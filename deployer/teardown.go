@@ -27,11 +27,14 @@ func (e *Engine) Teardown(ctx context.Context, workload string) (removed int, er
 	if err != nil {
 		return 0, fmt.Errorf("teardown %s: read routes: %w", workload, err)
 	}
+	var unrouted []Route
+	defer func() { e.teardownNames(ctx, workload, unrouted, len(unrouted) == len(routes)) }()
 	for _, r := range routes {
 		if err := e.Proxy.Delete(ctx, r); err != nil {
 			errs = append(errs, fmt.Errorf("delete route %s (%s): %w", r.ID, r.Host, err))
 			continue // keep the record: a retry must still find the route
 		}
+		unrouted = append(unrouted, r)
 		if err := e.Store.DeleteRoute(ctx, r.ID); err != nil {
 			errs = append(errs, err)
 		}

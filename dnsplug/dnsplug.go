@@ -2,7 +2,9 @@
 // proxy plugins: the Provider the deployer calls before a route first goes
 // live, on teardown and from the reconciler; the engine that turns a
 // provider's read and write of one zone into ensure/remove/verify with
-// confirmation; and the configuration (flags, validation, New).
+// confirmation; the Keeper, which holds the state of every name (what is
+// kept, what failed and when it is retried, drift re-reads at a bounded
+// rate); and the configuration (flags, validation, New).
 //
 // The record model and the ownership rules live in dnsrec, the wire
 // protocols in rfc2136 and cloudflare. It must not import the deployer,
@@ -32,6 +34,10 @@ var (
 	ErrNotConfirmed = dnsrec.ErrNotConfirmed
 	ErrInvalid      = dnsrec.ErrInvalid
 )
+
+// Canonical lower-cases a name and drops its trailing dot, as every name
+// the keeper reports is spelled.
+func Canonical(name string) string { return dnsrec.Canonical(name) }
 
 // Provider keeps the records of public names. Every call returns a Status
 // fit for GET /v1/workloads, also when it returns an error.

@@ -81,6 +81,7 @@ type Face struct {
 	TargetPort int    `description:"Container port this face forwards to." default:"port"`
 	AccessList string `description:"Id of the NPM access list guarding the face, one the operator allows (--npm-access-list-id or --npm-allowed-access-lists); empty means the operator's default."`
 	TLS        bool   `description:"Serve the face over HTTPS with a certificate the proxy obtains or holds; false serves plain HTTP."`
+	DNS        *bool  `description:"Keep a DNS record for the face's host when the sidecar manages DNS (--dns-provider); false leaves the name to you." default:"true"`
 }
 
 // Volume is one mount of a workload container. Where its data lives
@@ -108,6 +109,10 @@ const (
 // Enabled reports whether the face routes anywhere: a face with neither
 // subdomain nor domain is disabled.
 func (f *Face) Enabled() bool { return f != nil && (f.Subdomain != "" || f.Domain != "") }
+
+// WantsDNS reports whether the sidecar keeps a DNS record for the face's
+// host: unless dns=false opts out.
+func (f *Face) WantsDNS() bool { return f.DNS == nil || *f.DNS }
 
 // Host is the fully qualified host name of the face, using defaultDomain
 // when the face names none.

@@ -203,6 +203,19 @@ var fieldCases = []struct {
 			}},
 	},
 	{
+		name: "face dns opt-out",
+		labels: web(
+			"tinyforge.workloads.web.faces.public.dns", "false",
+			"tinyforge.workloads.web.faces.api.domain", "api.example.org",
+			"tinyforge.workloads.web.faces.api.dns", "true",
+		),
+		want: &Workload{Name: "web", Image: "127.0.0.1:5000/team/web", Port: 8080,
+			Faces: map[string]*Face{
+				"public": {Subdomain: "www", DNS: new(false)},
+				"api":    {Domain: "api.example.org", DNS: new(true)},
+			}},
+	},
+	{
 		name:   "docker hub short name and registry with port",
 		labels: web("tinyforge.workloads.web.image", "nginx"),
 		want: &Workload{Name: "web", Image: "nginx", Port: 8080,
@@ -302,7 +315,7 @@ var labelErrorCases = []struct {
 	{
 		name:   "unknown face key",
 		labels: web("tinyforge.workloads.web.faces.public.host", "www"),
-		want:   []string{`tinyforge.workloads.web.faces.public.host: unknown key "host" (known keys here: subdomain, domain, targetPort, accessList, tls)`},
+		want:   []string{`tinyforge.workloads.web.faces.public.host: unknown key "host" (known keys here: subdomain, domain, targetPort, accessList, tls, dns)`},
 	},
 	{
 		name:   "name is not a label",
@@ -717,6 +730,11 @@ var labelErrorCases = []struct {
 		name:   "bad face tls",
 		labels: web("tinyforge.workloads.web.faces.public.tls", "on"),
 		want:   []string{`tinyforge.workloads.web.faces.public.tls: "on" is not a valid bool (use true or false)`},
+	},
+	{
+		name:   "bad face dns",
+		labels: web("tinyforge.workloads.web.faces.public.dns", "no"),
+		want:   []string{`tinyforge.workloads.web.faces.public.dns: "no" is not a valid bool (use true or false)`},
 	},
 	{
 		name: "bad settings",

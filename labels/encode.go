@@ -29,6 +29,10 @@ func Encode(c *Controller) map[string]string {
 var durationType = reflect.TypeOf(types.Duration(0))
 
 func encodeValue(out map[string]string, key string, v reflect.Value) {
+	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Bool {
+		out[key] = strconv.FormatBool(v.Elem().Bool()) // an optional bool: false is a value
+		return
+	}
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return

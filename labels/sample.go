@@ -56,7 +56,7 @@ func Sample() *Controller {
 				},
 				Faces: map[string]*Face{
 					"public": {Subdomain: "www", TLS: true},
-					"admin":  {Subdomain: "admin", Domain: "internal.example.com", TargetPort: 9090, AccessList: "3", TLS: true},
+					"admin":  {Subdomain: "admin", Domain: "internal.example.com", TargetPort: 9090, AccessList: "3", TLS: true, DNS: new(bool)},
 				},
 			},
 			"worker": {

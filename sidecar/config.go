@@ -51,6 +51,7 @@ type Config struct {
 
 	Security
 	Proxies ProxyConfig
+	DNS     DNSConfig
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -118,6 +119,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
 	c.Proxies.flags(e)
+	c.DNS.flags(e)
 	return fs, e
 }
 
@@ -140,7 +142,7 @@ func (c Config) validate() error {
 	if c.InstanceID == "" {
 		return fmt.Errorf("--instance-id must not be empty")
 	}
-	return nil
+	return c.validateDNS()
 }
 
 // envFlags defines flags whose defaults come from their environment twins.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/logkey"
@@ -51,6 +52,7 @@ type Sidecar struct {
 	proxy      deployer.Proxy
 	closeProxy func()
 	intake     *intake.Intake
+	dns        *dnsplug.Keeper // nil without DNS
 }
 
 // The composition root wires these implementations into the consumers'
@@ -82,6 +84,14 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		return nil, err
 	}
 	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
+	var names deployer.Names // nil interface, not a nil *Keeper, without DNS
+	if s.dns, err = newNames(cfg, log); err != nil {
+		closeProxy()
+		store.Close()
+		return nil, err
+	} else if s.dns != nil {
+		names = s.dns
+	}
 	s.engine, err = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
@@ -106,6 +116,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Owner:        cfg.InstanceID,
 		LockTTL:      cfg.LockTTL,
 		Watch:        cfg.Watch,
+		Names:        names,
 		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
 	})
 	if err != nil {
@@ -179,6 +190,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.controllers.Run(loopCtx) })
 	wg.Go(func() { s.reconcileLoop(loopCtx) })
+	if s.dns != nil {
+		wg.Go(func() { s.dns.Run(loopCtx) })
+	}
 	if r, ok := s.proxy.(proxyRunner); ok {
 		wg.Go(func() { _ = r.Run(loopCtx) })
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/labels"
 )
@@ -28,6 +29,9 @@ type workloadStatus struct {
 	Instances []deployer.Instance `json:"instances"`
 	Routes    []deployer.Route    `json:"routes"`
 	History   []deployer.Event    `json:"history"`
+	// DNS is the state of the face records (with DNS managed): in place,
+	// failed and retried, in conflict with a record not ours.
+	DNS []dnsplug.RecordStatus `json:"dns,omitempty"`
 }
 
 // listWorkloads shows every declared workload with its instances, routes
@@ -36,8 +40,10 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	workloads := s.controllers.Workloads()
 	out := map[string]*workloadStatus{}
+	records := s.dnsStatuses()
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
-		st := &workloadStatus{Config: workloads[name], Busy: s.queue.Busy(name)}
+		st := &workloadStatus{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name]}
+		delete(records, name)
 		var err error
 		if st.Instances, err = s.store.Instances(ctx, name); err != nil {
 			return storeDown(err)
@@ -56,7 +62,11 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	orphaned := maps.Clone(s.orphanStatus)
 	s.mu.Unlock()
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned})
+	body := map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned}
+	if len(records) > 0 { // records of workloads no controller declares: kept until teardown, or being removed
+		body["dns_undeclared"] = records
+	}
+	httpapi.WriteJSON(w, http.StatusOK, body)
 	return nil
 }
 

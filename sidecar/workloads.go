@@ -60,6 +60,7 @@ func (s *Sidecar) serving(ctx context.Context, workload string, cs []deployer.Co
 func (s *Sidecar) reconcileOnce(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, reconcileLimit)
 	defer cancel()
+	s.syncNames(ctx)
 	rep, err := s.engine.Sync(ctx, s.controllers.Workloads())
 	snapshot := rep.Snapshot
 	if rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered > 0 {

@@ -26,4 +26,7 @@ const (
 	Scheme    = "scheme" // a notification URL's scheme (ntfy, slack, ...)
 	Attempt   = "attempt"
 	Events    = "events"
+	FQDN      = "fqdn"
+	DNSState  = "dns_state"
+	RetryIn   = "retry_in"
 )

@@ -126,6 +126,8 @@ type FaceView struct {
 	Port       int    `json:"port,omitempty"`
 	AccessList string `json:"accessList,omitempty"`
 	TLS        bool   `json:"tls,omitempty"`
+	// NoDNS: dns=false, the sidecar keeps no DNS record for the host.
+	NoDNS bool `json:"noDNS,omitempty"`
 }
 
 // Failed reports whether the check found any error.
@@ -327,6 +329,7 @@ func viewWorkload(w *labels.Workload, domain string) WorkloadView {
 				scheme = "https"
 			}
 			fv.Host, fv.Port, fv.AccessList, fv.TLS = f.Host(domain), f.Port(w), f.AccessList, f.TLS
+			fv.NoDNS = !f.WantsDNS()
 			fv.URL = scheme + "://" + fv.Host + "/"
 		}
 		v.Faces = append(v.Faces, fv)

@@ -200,6 +200,9 @@ func writeWorkload(b *strings.Builder, w WorkloadView) {
 		if f.AccessList != "" {
 			line += ", access list " + f.AccessList
 		}
+		if f.NoDNS {
+			line += ", no DNS record (dns=false)"
+		}
 		field(first(i, "faces"), "%-*s  %s", width, f.Name, line)
 	}
 }
