@@ -47,6 +47,7 @@ type Config struct {
 
 	Security
 	Proxies ProxyConfig
+	Edge    EdgeConfig
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -114,6 +115,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
 	c.Proxies.flags(e)
+	c.Edge.flags(e, c)
 	return fs, e
 }
 

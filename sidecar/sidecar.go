@@ -94,6 +94,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
+	s.controllers.Admit = cfg.Edge.admit
 	s.orphans.since = map[string]time.Time{}
 	s.hooks = newHookState(s)
 	return s, nil

@@ -71,7 +71,7 @@ func TestCollectWorkloads(t *testing.T) {
 		}),
 		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
 	}
-	ws, problems := collectWorkloads(list)
+	ws, problems := collectWorkloads(list, nil)
 	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
 		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
 	}
