@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/tinyforge/tinyforge/admin"
+	"github.com/tinyforge/tinyforge/internal/buildinfo"
 	"github.com/tinyforge/tinyforge/labels/labelscli"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
@@ -22,6 +23,7 @@ commands:
   secrets   rotate: re-seal every secret under the current key
   rollback  redeploy a workload's previous successful image (via the sidecar's API)
   deploys   show a workload's deploy history (via the sidecar's API)
+  version   print the version, commit and Go version of this binary
 `
 
 func main() {
@@ -42,6 +44,8 @@ func main() {
 		os.Exit(sidecar.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "deploys":
 		os.Exit(sidecar.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "version", "--version":
+		fmt.Println(buildinfo.Get())
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

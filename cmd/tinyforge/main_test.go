@@ -86,3 +86,13 @@ func TestLabelsCheckExitStatus(t *testing.T) {
 		t.Errorf("tinyforge help does not list labels:\n%s", stdout)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	stdout, stderr, code := tinyforge(t, "version")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit status %d, stderr %q", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "tinyforge ") || !strings.Contains(stdout, "(commit ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("version = %q, want tinyforge <version> (commit <sha>, go1.x)", stdout)
+	}
+}
