@@ -14,7 +14,7 @@ import (
 type Hooks struct {
 	Host     string
 	Upstream string
-	// Every is how often Run checks the route is still there. Default 10s.
+	// Every is how often Run checks the route is still there. Default 30s.
 	Every time.Duration
 	// OnError, when set, hears each failed attempt to put the route back.
 	OnError func(error)
@@ -62,7 +62,7 @@ func (p *Plugin) Run(ctx context.Context) error {
 	}
 	every := h.Every
 	if every <= 0 {
-		every = 10 * time.Second
+		every = 30 * time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
