@@ -79,15 +79,26 @@ func (c *EdgeConfig) resolve(cfg *Config) error {
 		}
 	}
 	if c.RedisPassword != "" {
-		u, err := url.Parse(cfg.RedisURL)
+		u, err := WithRedisPassword(cfg.RedisURL, c.RedisPassword)
 		if err != nil {
-			// url.Parse's error quotes the URL, which may hold a password.
-			return fmt.Errorf("--redis-url is not a valid URL")
+			return err
 		}
-		u.User = url.UserPassword(u.User.Username(), c.RedisPassword)
-		cfg.RedisURL = u.String()
+		cfg.RedisURL = u
 	}
 	return nil
+}
+
+// WithRedisPassword returns the Redis URL raw with its password replaced
+// by password (--redis-password, as the sidecar and the admin commands
+// read it); the user name, if any, is kept.
+func WithRedisPassword(raw, password string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the URL, which may hold a password.
+		return "", fmt.Errorf("--redis-url is not a valid URL")
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String(), nil
 }
 
 // admit refuses a workload whose controller puts it on a network outside
