@@ -36,6 +36,7 @@ func TestComposeExample(t *testing.T) {
 	}
 	version("v1")
 
+	s.createNetwork()
 	up := time.Now()
 	s.mustCompose("up", "-d")
 	waitRegistry(t, s)
@@ -45,7 +46,7 @@ func TestComposeExample(t *testing.T) {
 	firstServed := time.Since(up)
 	t.Logf("MEASURED: from `up -d` to v1 served over HTTPS through the edge: %s", firstServed.Round(100*time.Millisecond))
 
-	t.Run("switch under load", func(t *testing.T) {
+	step(t, "switch under load", func() {
 		version("v2")
 		sent, failed, samples := load(s, www, func() {
 			testsvc.Push(t, cli, s.repo+":v2")
@@ -58,9 +59,9 @@ func TestComposeExample(t *testing.T) {
 		}
 	})
 
-	t.Run("isolation", func(t *testing.T) { isolation(t, s) })
+	step(t, "isolation", func() { isolation(t, s) })
 
-	t.Run("forbidden network", func(t *testing.T) {
+	step(t, "forbidden network", func() {
 		ctl := controller(t, s, map[string]string{
 			"tinyforge.settings.network":          s.project + "_control",
 			"tinyforge.workloads.evil.image":      s.repo,
@@ -82,7 +83,7 @@ func TestComposeExample(t *testing.T) {
 		}
 	})
 
-	t.Run("restart mid-deploy", func(t *testing.T) {
+	step(t, "restart mid-deploy", func() {
 		version("v3")
 		testsvc.Push(t, cli, s.repo+":v3")
 		deadline := time.Now().Add(time.Minute)
@@ -98,21 +99,34 @@ func TestComposeExample(t *testing.T) {
 		t.Logf("converged on %s after the restart", tag)
 	})
 
-	t.Run("down and up keep serving", func(t *testing.T) {
+	step(t, "down and up keep serving", func() {
 		before := s.workloads(context.Background(), false)
 		if len(before) != 1 {
 			t.Fatalf("%d running workload containers before down, want 1", len(before))
 		}
 		tag := before[0].Labels["tinyforge.tag"]
 		s.mustCompose("down")
+		again := time.Now()
 		s.mustCompose("up", "-d")
-		took := s.waitServed(www, tag, 2*time.Minute)
+		s.waitServed(www, tag, 2*time.Minute)
+		took := time.Since(again)
 		after := s.workloads(context.Background(), false)
 		if len(after) != 1 || after[0].ID != before[0].ID {
 			t.Errorf("after down/up: containers %v, want the same one (%s) still serving, not a redeploy", names(after), before[0].Names)
 		}
-		t.Logf("served again %s after `up -d`, by the same container", took.Round(100*time.Millisecond))
+		t.Logf("MEASURED: served again %s after the start of `up -d`, by the same container", took.Round(100*time.Millisecond))
 	})
+}
+
+// step runs one stage of the scenario. The stages share one stack and
+// build on each other, so they are not subtests: the first failure ends
+// the scenario, and the stack's helpers fail the test itself.
+func step(t *testing.T, name string, f func()) {
+	t.Helper()
+	t.Logf("== %s", name)
+	start := time.Now()
+	f()
+	t.Logf("== %s: done in %s", name, time.Since(start).Round(100*time.Millisecond))
 }
 
 // waitRegistry waits for the registry's published port.

@@ -51,6 +51,7 @@ type stack struct {
 	http    string
 	repo    string // the workload's image repository, with registry host
 	roots   *x509.CertPool
+	network string // the workload network, once created
 	removed bool
 }
 
@@ -195,6 +196,22 @@ func (s *stack) remove() {
 	if out, err := s.compose("down", "-v", "--remove-orphans", "--timeout", "5"); err != nil {
 		s.t.Errorf("compose down -v: %v\n%s", err, out)
 	}
+	if s.network != "" {
+		if err := s.cli.NetworkRemove(ctx, s.network); err != nil && !cerrdefs.IsNotFound(err) {
+			s.t.Errorf("remove the workload network %s: %v", s.network, err)
+		}
+	}
+}
+
+// createNetwork is README's `docker network create tinyforge`, for the
+// stack's own workload network.
+func (s *stack) createNetwork() {
+	s.t.Helper()
+	name := s.project + "-workloads"
+	if out, err := exec.Command("docker", "network", "create", "--label", testsvc.RunLabel+"="+testsvc.RunID, name).CombinedOutput(); err != nil {
+		s.t.Fatalf("docker network create %s: %v\n%s", name, err, out)
+	}
+	s.network = name
 }
 
 // workloads lists the containers the stack's sidecar created.
