@@ -66,7 +66,7 @@ func TestLabelsCheckExitStatus(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"labels", "check", "compose.example.yml"}, 0, "ok: 1 controller, 2 workloads\n"},
+		{[]string{"labels", "check", "compose.example.yml"}, 0, "ok: 1 controller, 1 workload\n"},
 		{[]string{"labels", "check", "labels/labelscli/testdata/invalid.yml"}, 1, "FAIL: 6 errors"},
 		{[]string{"labels", "check", "labels/labelscli/testdata/nocontroller.yml"}, 1, "no controller"},
 		{[]string{"labels", "check", "no/such/compose.yml"}, 2, "no such file"},
