@@ -1,7 +1,8 @@
 # The tinyforge sidecar: a static binary FROM scratch, running as an
 # unprivileged numeric user. Build with network access:
 #
-#   docker build -t tinyforge .
+#   docker build -t ghcr.io/tinyforge/tinyforge:latest \
+#     --build-arg VERSION=$(git describe --tags --always) --build-arg COMMIT=$(git rev-parse HEAD) .
 #
 # Without network (no base image can be pulled), `make image` builds the
 # same final stage from the locally built binary with Dockerfile.local.
@@ -11,7 +12,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/tinyforge ./cmd/tinyforge
+ARG VERSION=dev
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -w -X github.com/tinyforge/tinyforge/internal/buildinfo.Version=${VERSION} -X github.com/tinyforge/tinyforge/internal/buildinfo.Commit=${COMMIT}" \
+    -o /out/tinyforge ./cmd/tinyforge
 
 FROM scratch
 # CA roots for rediss:// and https admin endpoints; nothing else is in the image.

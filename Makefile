@@ -6,24 +6,36 @@ BIN       := bin/tinyforge
 FUZZTIME  ?= 10s
 TESTFLAGS ?=
 
-.PHONY: build test unit e2e fuzz bench demo vet clean image vulncheck
+.PHONY: build test unit e2e fuzz bench demo vet clean image vulncheck deps
 
-IMAGE       ?= tinyforge:dev
+# The version and commit `tinyforge version` prints, stamped at link time.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X github.com/tinyforge/tinyforge/internal/buildinfo.Version=$(VERSION) \
+           -X github.com/tinyforge/tinyforge/internal/buildinfo.Commit=$(COMMIT)
+
+# The image compose.example.yml runs by default (TINYFORGE_IMAGE).
+IMAGE       ?= ghcr.io/tinyforge/tinyforge:latest
 IMAGE_CTX   ?= bin/image
 IMAGE_FLAGS ?=
 CA_CERTS    ?= /etc/ssl/certs/ca-certificates.crt
 GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/tinyforge
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tinyforge
 
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The services the tests start (redis-server, docker-registry, caddy,
+# nginx, haproxy): installed as root on Debian, else named.
+deps:
+	scripts/install-deps.sh
+
 # Every test, race detector on, e2e included, then each fuzz target for
 # a bounded time.
-test: vet
+test: deps vet
 	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) ./...
 	$(MAKE) fuzz
 
@@ -45,9 +57,10 @@ fuzz:
 	  done; \
 	done
 
-# The container image, FROM scratch, built here from the local binary
-# (Dockerfile.local): this machine cannot pull base images. With network
-# access, `docker build -t tinyforge .` builds it from source instead.
+# The container image compose.example.yml names, FROM scratch, built here
+# from the local (stripped, version-stamped) binary with Dockerfile.local:
+# this machine cannot pull base images. With network access,
+# `docker build -t ghcr.io/tinyforge/tinyforge:latest .` builds it from source.
 image: build
 	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)
 	cp $(BIN) $(IMAGE_CTX)/tinyforge
@@ -63,7 +76,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
 	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./intake/
 
-demo: build
+demo: deps build
 	scripts/demo.sh
 
 clean:

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ var errUsage = errors.New("usage")
 // flags and TINYFORGE_* environment twins as the sidecar.
 type conn struct {
 	redisURL, redisPrefix string
+	redisPasswordFile     string
 	keyFile, oldKeyFile   string
 }
 
@@ -45,6 +47,7 @@ func (c *conn) flags(fs *flag.FlagSet, getenv func(string) string) {
 	// the flag's printed default.
 	c.redisURL = def("redis-url", envdefault.RedisURL)
 	fs.Func("redis-url", "Redis URL of the sidecar (default "+envdefault.RedisURL+"; env TINYFORGE_REDIS_URL)", func(s string) error { c.redisURL = s; return nil })
+	fs.StringVar(&c.redisPasswordFile, "redis-password-file", def("redis-password-file", ""), "file holding the Redis password, replacing the URL's (env TINYFORGE_REDIS_PASSWORD_FILE)")
 	fs.StringVar(&c.redisPrefix, "redis-prefix", def("redis-prefix", redisstore.DefaultPrefix), "prefix of the sidecar's Redis keys (env TINYFORGE_REDIS_PREFIX)")
 	fs.StringVar(&c.keyFile, "secret-key-file", def("secret-key-file", ""), "AES-256 key file (env TINYFORGE_SECRET_KEY_FILE)")
 	fs.StringVar(&c.oldKeyFile, "secret-old-key-file", def("secret-old-key-file", ""), "previous key, for reading during a rotation (env TINYFORGE_SECRET_OLD_KEY_FILE)")
@@ -56,7 +59,17 @@ func (c *conn) vault(ctx context.Context) (v *secrets.Vault, st *redisstore.Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err = redisstore.Open(ctx, c.redisURL, c.redisPrefix)
+	redisURL := c.redisURL
+	if c.redisPasswordFile != "" {
+		pw, err := os.ReadFile(c.redisPasswordFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--redis-password-file: %w", err)
+		}
+		if redisURL, err = redisstore.WithPassword(redisURL, strings.TrimSpace(string(pw))); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err = redisstore.Open(ctx, redisURL, c.redisPrefix)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -40,6 +40,10 @@ type Controllers struct {
 	// the first sight of each name; a workload that disappears and comes
 	// back unchanged (a compose recreate) is not reported.
 	OnChange func(ctx context.Context, changed []*labels.Workload)
+	// Admit, when set, refuses a workload its sidecar's policy forbids
+	// (a network outside --allowed-networks): the workload is left out
+	// and the error reported against its controller.
+	Admit func(w *labels.Workload) error
 
 	mu        sync.RWMutex
 	workloads map[string]*labels.Workload
@@ -111,7 +115,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 		return err
 	}
 	list = slices.DeleteFunc(list, func(ctr deployer.Container) bool { return ctr.Labels[labels.Scope] != c.scope })
-	workloads, problems := collectWorkloads(list)
+	workloads, problems := collectWorkloads(list, c.Admit)
 	for ctrl, errs := range problems {
 		for _, e := range errs {
 			c.log.Error().Str(logkey.Container, ctrl).Str("problem", e).Msg("invalid controller labels")
@@ -137,12 +141,13 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// collectWorkloads merges the workloads of running controllers. A name
+// collectWorkloads merges the workloads of running controllers that admit
+// accepts (nil accepts all). A name
 // declared identically by several controllers is one workload; declared
 // differently, it is a conflict: the workload is left out (so nothing
 // redeploys or tears it down) and reported against every declaring
 // controller until the labels agree again.
-func collectWorkloads(list []deployer.Container) (map[string]*labels.Workload, map[string][]string) {
+func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) error) (map[string]*labels.Workload, map[string][]string) {
 	slices.SortFunc(list, func(a, b deployer.Container) int { return a.Created.Compare(b.Created) })
 	workloads := map[string]*labels.Workload{}
 	problems := map[string][]string{}
@@ -155,6 +160,15 @@ func collectWorkloads(list []deployer.Container) (map[string]*labels.Workload, m
 		ws, errs := labels.Workloads(ctr.Labels)
 		for _, err := range errs {
 			problems[ctr.Name] = append(problems[ctr.Name], err.Error())
+		}
+		for _, name := range slices.Sorted(maps.Keys(ws)) {
+			if admit == nil {
+				break
+			}
+			if err := admit(ws[name]); err != nil {
+				problems[ctr.Name] = append(problems[ctr.Name], err.Error())
+				delete(ws, name)
+			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(ws)) {
 			if first, dup := workloads[name]; dup && !sameWorkload(first, ws[name]) {

@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/labels"
 )
 
 func controller(name string, created int64, lbls map[string]string) deployer.Container {
@@ -26,7 +28,7 @@ func TestCollectWorkloads(t *testing.T) {
 		}),
 		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
 	}
-	ws, problems := collectWorkloads(list)
+	ws, problems := collectWorkloads(list, nil)
 	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
 		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
 	}
@@ -37,5 +39,31 @@ func TestCollectWorkloads(t *testing.T) {
 		if p := strings.Join(problems[ctl], "\n"); !strings.Contains(p, "workload api is declared differently by controllers first, second") {
 			t.Fatalf("problems of %s = %q, want the api conflict", ctl, p)
 		}
+	}
+}
+
+func TestAdmitLeavesAWorkloadOut(t *testing.T) {
+	list := []deployer.Container{controller("ctl", 1, map[string]string{
+		"tinyforge.settings.network":    "stack_control",
+		"tinyforge.workloads.web.image": "reg/web", "tinyforge.workloads.web.port": "80",
+	}), controller("good", 2, map[string]string{
+		"tinyforge.settings.network":    "tinyforge",
+		"tinyforge.workloads.api.image": "reg/api", "tinyforge.workloads.api.port": "80",
+	})}
+	admit := func(w *labels.Workload) error {
+		if w.Settings.Network != "tinyforge" {
+			return errors.New("network " + w.Settings.Network + " refused")
+		}
+		return nil
+	}
+	ws, problems := collectWorkloads(list, admit)
+	if ws["web"] != nil || ws["api"] == nil {
+		t.Fatalf("workloads = %v, want api only", ws)
+	}
+	if got := strings.Join(problems["ctl"], "\n"); got != "network stack_control refused" {
+		t.Errorf("problems of ctl = %q", got)
+	}
+	if len(problems["good"]) != 0 {
+		t.Errorf("problems of good = %v", problems["good"])
 	}
 }

@@ -22,7 +22,7 @@ type Controller struct {
 // security policy (allowed volume paths, allowed image prefixes) is not
 // among them: it is a sidecar flag, so a controller cannot widen it.
 type Settings struct {
-	Network        string `description:"Docker network the workload containers join." default:"the sidecar's --network"`
+	Network        string `description:"Docker network the workload containers join; it must be one of the sidecar's --allowed-networks (default: its --network alone)." default:"the sidecar's --network"`
 	Domain         string `description:"Domain of faces that name none." default:"the sidecar's --domain"`
 	BaseVolumePath string `description:"Absolute host directory holding instance, stage and project volumes; it must lie under the sidecar's allowed volume paths."`
 }

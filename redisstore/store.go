@@ -106,3 +106,16 @@ func redactURL(raw string) string {
 	}
 	return scheme + "xxxxx" + raw[at:]
 }
+
+// WithPassword returns the Redis URL raw with its password replaced
+// by password (--redis-password, as the sidecar and the admin commands
+// read it); the user name, if any, is kept.
+func WithPassword(raw, password string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the URL, which may hold a password.
+		return "", fmt.Errorf("--redis-url is not a valid URL")
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String(), nil
+}

@@ -14,6 +14,7 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 scripts/install-deps.sh || die "install the packages above, then run make demo again"
 docker info >/dev/null 2>&1 || die "the Docker Engine is not reachable"
+command -v curl >/dev/null || die "the demo needs curl (e.g. apt-get install curl)"
 
 REDIS_PORT=${REDIS_PORT:-16379}
 REGISTRY_PORT=${REGISTRY_PORT:-15000}

@@ -52,6 +52,7 @@ type Config struct {
 	Security
 	Proxies ProxyConfig
 	DNS     DNSConfig
+	Edge    EdgeConfig
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -120,6 +121,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
 	c.Proxies.flags(e)
 	c.DNS.flags(e)
+	c.Edge.flags(e, c)
 	return fs, e
 }
 

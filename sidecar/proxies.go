@@ -33,10 +33,13 @@ func newProxy(ctx context.Context, cfg Config, store *redisstore.Store, log zero
 	switch cfg.Proxy {
 	case "caddy":
 		return caddy.New(caddy.Options{
-			AdminURL: cfg.CaddyAdmin,
-			Server:   cfg.CaddyServer,
-			Listen:   strings.Split(cfg.CaddyListen, ","),
-			ProbeURL: p.CaddyProbe,
+			AdminURL:  cfg.CaddyAdmin,
+			Server:    cfg.CaddyServer,
+			Listen:    strings.Split(cfg.CaddyListen, ","),
+			TLSListen: strings.Split(cfg.Edge.CaddyTLSListen, ","),
+			TLSIssuer: cfg.Edge.CaddyTLS,
+			Hooks:     caddyHooks(cfg, log),
+			ProbeURL:  p.CaddyProbe,
 		}), noop, nil
 	case "traefik-kv":
 		client, release := store.Client(), noop
@@ -84,6 +87,17 @@ func newProxy(ctx context.Context, cfg Config, store *redisstore.Store, log zero
 		return proxyplug.None{}, noop, nil
 	}
 	return nil, nil, fmt.Errorf("unknown proxy %q", cfg.Proxy)
+}
+
+// caddyHooks is the hooks route of --hooks-host, nil without it.
+func caddyHooks(cfg Config, log zerolog.Logger) *caddy.Hooks {
+	if cfg.Edge.HooksHost == "" {
+		return nil
+	}
+	return &caddy.Hooks{
+		Host: cfg.Edge.HooksHost, Upstream: cfg.Edge.HooksUpstream,
+		OnError: func(err error) { log.Warn().Err(err).Msg("hooks route not in place; retrying") },
+	}
 }
 
 // publishHost is where routes dial published ports ("" = not published).

@@ -26,7 +26,7 @@ func TestUsageNeverShowsSecrets(t *testing.T) {
 	env := envOf(map[string]string{
 		"TINYFORGE_API_TOKEN":     "api-token-from-env",
 		"TINYFORGE_WEBHOOK_TOKEN": "hook-token-from-env",
-		"TINYFORGE_REDIS_URL":     "redis://:redis-password@redis:6379/0",
+		"TINYFORGE_REDIS_URL":     "redis://:redis-pw-from-env@redis:6379/0",
 	})
 	var out bytes.Buffer
 	c, err := Parse([]string{"--no-such-flag"}, env)
@@ -35,7 +35,7 @@ func TestUsageNeverShowsSecrets(t *testing.T) {
 	}
 	Usage(&out) // what Main prints for -h
 	usage := out.String()
-	for _, secret := range []string{"api-token-from-env", "hook-token-from-env", "redis-password"} {
+	for _, secret := range []string{"api-token-from-env", "hook-token-from-env", "redis-pw-from-env"} {
 		if strings.Contains(usage+err.Error(), secret) {
 			t.Errorf("usage shows %q:\n%s", secret, usage)
 		}
@@ -45,7 +45,7 @@ func TestUsageNeverShowsSecrets(t *testing.T) {
 	}
 	// The values themselves still come through.
 	c, err = Parse(nil, env)
-	if err != nil || c.APIToken != "api-token-from-env" || c.WebhookToken != "hook-token-from-env" || !strings.Contains(c.RedisURL, "redis-password") {
+	if err != nil || c.APIToken != "api-token-from-env" || c.WebhookToken != "hook-token-from-env" || !strings.Contains(c.RedisURL, "redis-pw-from-env") {
 		t.Fatalf("Parse = %+v, %v", c, err)
 	}
 }

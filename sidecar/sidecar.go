@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
 	s.intake = intake.New(intakeConfig(cfg), store, s.controllers, s.queue.Submit, log)
+	s.controllers.Admit = cfg.Edge.admit
 	return s, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/tinyforge/tinyforge/admin"
 	"github.com/tinyforge/tinyforge/client"
 	"github.com/tinyforge/tinyforge/cmd/tinyforge/labelscli"
+	"github.com/tinyforge/tinyforge/internal/buildinfo"
 	"github.com/tinyforge/tinyforge/sidecar"
 )
 
@@ -23,6 +24,7 @@ commands:
   secrets   rotate: re-seal every secret under the current key
   rollback  redeploy a workload's previous successful image (via the sidecar's API)
   deploys   show a workload's deploy history (via the sidecar's API)
+  version   print the version, commit and Go version of this binary
 `
 
 func main() {
@@ -43,6 +45,8 @@ func main() {
 		os.Exit(client.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "deploys":
 		os.Exit(client.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "version", "--version":
+		fmt.Println(buildinfo.Get())
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -66,7 +66,7 @@ func TestLabelsCheckExitStatus(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"labels", "check", "compose.example.yml"}, 0, "ok: 1 controller, 2 workloads\n"},
+		{[]string{"labels", "check", "compose.example.yml"}, 0, "ok: 1 controller, 1 workload\n"},
 		{[]string{"labels", "check", "cmd/tinyforge/labelscli/testdata/invalid.yml"}, 1, "FAIL: 6 errors"},
 		{[]string{"labels", "check", "cmd/tinyforge/labelscli/testdata/nocontroller.yml"}, 1, "no controller"},
 		{[]string{"labels", "check", "no/such/compose.yml"}, 2, "no such file"},
@@ -84,5 +84,15 @@ func TestLabelsCheckExitStatus(t *testing.T) {
 	}
 	if stdout, _, _ := tinyforge(t, "help"); !strings.Contains(stdout, "  labels ") {
 		t.Errorf("tinyforge help does not list labels:\n%s", stdout)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	stdout, stderr, code := tinyforge(t, "version")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit status %d, stderr %q", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "tinyforge ") || !strings.Contains(stdout, "(commit ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("version = %q, want tinyforge <version> (commit <sha>, go1.x)", stdout)
 	}
 }

@@ -37,7 +37,14 @@ func Caddy(t testing.TB) *CaddyServer {
 		}
 	}
 	admin := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	cfg, err := json.Marshal(map[string]any{"admin": map[string]any{"listen": admin}})
+	cfg, err := json.Marshal(map[string]any{
+		"admin": map[string]any{"listen": admin},
+		// Caddy's internal CA (TLS routes issued with it) must never install
+		// its root into this machine's trust store: Caddy runs as root here.
+		"apps": map[string]any{"pki": map[string]any{"certificate_authorities": map[string]any{
+			"local": map[string]any{"install_trust": false},
+		}}},
+	})
 	if err != nil {
 		t.Fatalf("caddy config: %v", err)
 	}

@@ -15,35 +15,56 @@ type (
 		AutomaticHTTPS *autoHTTPS `json:"automatic_https,omitempty"`
 	}
 	autoHTTPS struct {
-		Disable bool `json:"disable"`
+		Disable          bool `json:"disable,omitempty"`
+		DisableRedirects bool `json:"disable_redirects,omitempty"`
 	}
 	route struct {
-		ID       string    `json:"@id"`
-		Match    []match   `json:"match"`
+		ID       string    `json:"@id,omitempty"`
+		Match    []match   `json:"match,omitempty"`
 		Handle   []handler `json:"handle"`
-		Terminal bool      `json:"terminal"`
+		Terminal bool      `json:"terminal,omitempty"`
 	}
 	match struct {
-		Host []string `json:"host"`
+		Host []string `json:"host,omitempty"`
+		Path []string `json:"path,omitempty"`
 	}
+	// handler is one of reverse_proxy (Upstreams), static_response
+	// (StatusCode, Headers, Body) and subroute (Routes).
 	handler struct {
-		Handler   string     `json:"handler"`
-		Upstreams []upstream `json:"upstreams"`
+		Handler    string              `json:"handler"`
+		Upstreams  []upstream          `json:"upstreams,omitempty"`
+		StatusCode int                 `json:"status_code,omitempty"`
+		Headers    map[string][]string `json:"headers,omitempty"`
+		Body       string              `json:"body,omitempty"`
+		Routes     []route             `json:"routes,omitempty"`
 	}
 	upstream struct {
 		Dial string `json:"dial"`
 	}
+	// policy is an automation policy of Caddy's tls app.
+	policy struct {
+		ID       string   `json:"@id"`
+		Subjects []string `json:"subjects"`
+		Issuers  []issuer `json:"issuers"`
+	}
+	issuer struct {
+		Module string `json:"module"`
+	}
 )
 
-// newServer is the plugin's server as first created: no routes yet, and
-// automatic HTTPS off unless tls, since host-matched routes would otherwise
+// newServer is the plugin's plain-HTTP server as first created: no routes
+// yet, and automatic HTTPS off, since host-matched routes would otherwise
 // make Caddy obtain certificates and redirect HTTP to HTTPS.
-func newServer(listen []string, tls bool) server {
-	s := server{Listen: listen, Routes: []route{}}
-	if !tls {
-		s.AutomaticHTTPS = &autoHTTPS{Disable: true}
-	}
-	return s
+func newServer(listen []string) server {
+	return server{Listen: listen, Routes: []route{}, AutomaticHTTPS: &autoHTTPS{Disable: true}}
+}
+
+// newTLSServer is the plugin's HTTPS server: Caddy's automatic HTTPS
+// manages the certificate of every host routed in it, but adds no
+// redirects of its own: the plain server carries one per TLS host, so the
+// two servers never compete for the HTTP port.
+func newTLSServer(listen []string) server {
+	return server{Listen: listen, Routes: []route{}, AutomaticHTTPS: &autoHTTPS{DisableRedirects: true}}
 }
 
 // newRoute is the Caddy route sending r.Host to r.Upstream.
@@ -51,10 +72,51 @@ func newRoute(id string, r deployer.Route) route {
 	return route{
 		ID:       id,
 		Match:    []match{{Host: []string{r.Host}}},
-		Handle:   []handler{{Handler: "reverse_proxy", Upstreams: []upstream{{Dial: r.Upstream}}}},
+		Handle:   []handler{proxyTo(r.Upstream)},
 		Terminal: true,
 	}
 }
+
+func proxyTo(dial string) handler {
+	return handler{Handler: "reverse_proxy", Upstreams: []upstream{{Dial: dial}}}
+}
+
+// redirectRoute answers plain-HTTP requests for host with a permanent
+// redirect to the same URL over HTTPS.
+func redirectRoute(id, host string) route {
+	return route{
+		ID:    id,
+		Match: []match{{Host: []string{host}}},
+		Handle: []handler{{
+			Handler:    "static_response",
+			StatusCode: 308,
+			Headers:    map[string][]string{"Location": {"https://{http.request.host}{http.request.uri}"}},
+		}},
+		Terminal: true,
+	}
+}
+
+// hooksRoute sends host's /v1/hooks/* to upstream and answers 404 to any
+// other path, so none of the management API is reachable through it.
+func hooksRoute(id, host, dial string) route {
+	return route{
+		ID:    id,
+		Match: []match{{Host: []string{host}}},
+		Handle: []handler{{Handler: "subroute", Routes: []route{
+			{Match: []match{{Path: []string{"/v1/hooks/*"}}}, Handle: []handler{proxyTo(dial)}, Terminal: true},
+			{Handle: []handler{{Handler: "static_response", StatusCode: 404, Body: "not found\n"}}},
+		}}},
+		Terminal: true,
+	}
+}
+
+// Suffixes of the "@id"s of a TLS face's two routes: <id>.tls in the HTTPS
+// server, <id>.http (the redirect) in the plain one. Route ids the
+// deployer makes never hold a dot, so these cannot collide with them.
+const (
+	tlsSuffix      = ".tls"
+	redirectSuffix = ".http"
+)
 
 // routeID is the "@id" of r: its ID, or deployer.RouteID when it has
 // none, reduced to characters safe in an /id/<id> URL path. It depends only

@@ -51,13 +51,13 @@ func TestValidate(t *testing.T) {
 }
 
 func TestNewServerAutomaticHTTPS(t *testing.T) {
-	if s := newServer([]string{":80"}, false); s.AutomaticHTTPS == nil || !s.AutomaticHTTPS.Disable {
+	if s := newServer([]string{":80"}); s.AutomaticHTTPS == nil || !s.AutomaticHTTPS.Disable {
 		t.Errorf("plain-HTTP server must disable automatic HTTPS, got %+v", s.AutomaticHTTPS)
 	}
-	if s := newServer([]string{":443"}, true); s.AutomaticHTTPS != nil {
-		t.Errorf("TLS server must leave automatic HTTPS on, got %+v", s.AutomaticHTTPS)
+	if s := newTLSServer([]string{":443"}); s.AutomaticHTTPS == nil || s.AutomaticHTTPS.Disable || !s.AutomaticHTTPS.DisableRedirects {
+		t.Errorf("TLS server must leave automatic HTTPS on, without redirects, got %+v", s.AutomaticHTTPS)
 	}
-	if s := newServer(nil, false); s.Routes == nil {
+	if s := newServer(nil); s.Routes == nil {
 		t.Error("routes must encode as [], not null")
 	}
 }

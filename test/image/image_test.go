@@ -5,6 +5,7 @@ package image
 
 import (
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,14 @@ func TestMakeImage(t *testing.T) {
 		t.Fatalf("make image: %v\n%s", err, out)
 	}
 	t.Logf("make image: %s", time.Since(start).Round(time.Millisecond))
+	if bin, err := elf.Open(filepath.Join(tmp, "tinyforge")); err != nil {
+		t.Errorf("read the built binary: %v", err)
+	} else {
+		if bin.Section(".symtab") != nil {
+			t.Error("the image's binary has a symbol table: make image must build it stripped (-ldflags -s -w)")
+		}
+		bin.Close()
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -79,6 +88,11 @@ func TestMakeImage(t *testing.T) {
 	}
 	if code, out := run("help"); code != 0 || !strings.Contains(out, "usage: tinyforge") {
 		t.Errorf("tinyforge help in the image: exit %d: %s", code, out)
+	}
+	// make image stamps the version and commit (-ldflags -X) into a stripped binary.
+	commit, _ := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if code, out := run("version"); code != 0 || !strings.Contains(out, "(commit "+strings.TrimSpace(string(commit))+", go1.") {
+		t.Errorf("tinyforge version in the image: exit %d: %q, want the commit %s and the Go version", code, out, commit)
 	}
 	if code, out := run("health", "--health-timeout", "2s"); code != 1 || !strings.Contains(out, "connection refused") {
 		t.Errorf("tinyforge health with no sidecar: exit %d: %s (want 1, connection refused)", code, out)

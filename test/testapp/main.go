@@ -13,6 +13,11 @@
 // With -probe URL it instead GETs URL and exits 0 on 2xx, 1 otherwise, so an
 // image without a shell can declare a HEALTHCHECK. A URL starting with "/"
 // is taken relative to http://127.0.0.1:$PORT.
+//
+// With -reach HOST:PORT it reports whether it can resolve HOST and connect
+// to PORT; with -get URL [-via HOST:PORT] it prints the status of GET URL
+// (sent to HOST:PORT when given). Tests run these inside a deployed
+// container to check what a workload can reach.
 package main
 
 import (
@@ -37,7 +42,16 @@ const shutdownGrace = 10 * time.Second
 
 func main() {
 	probe := flag.String("probe", "", "GET this URL and exit 0 on 2xx (for HEALTHCHECK)")
+	reach := flag.String("reach", "", "report whether HOST:PORT resolves and accepts a TCP connection")
+	get := flag.String("get", "", "GET this URL and print the status")
+	via := flag.String("via", "", "with -get: connect to HOST:PORT instead of the URL's host")
 	flag.Parse()
+	switch {
+	case *reach != "":
+		os.Exit(runReach(os.Stdout, *reach))
+	case *get != "":
+		os.Exit(runGet(os.Stdout, *get, *via))
+	}
 
 	port := os.Getenv("PORT")
 	if port == "" {

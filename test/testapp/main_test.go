@@ -144,3 +144,30 @@ func get(url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+func TestReachAndGet(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, r.Host+r.URL.Path)
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	if code := runReach(&out, srv.Listener.Addr().String()); code != 0 || !strings.Contains(out.String(), "connected") {
+		t.Errorf("reach of a listener = %d %q", code, out.String())
+	}
+	out.Reset()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	if code := runReach(&out, closed); code != 1 || !strings.Contains(out.String(), "refused") {
+		t.Errorf("reach of a closed port = %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := runReach(&out, "no-such-host.invalid:80"); code != 1 || !strings.Contains(out.String(), "resolve no-such-host.invalid") {
+		t.Errorf("reach of an unknown name = %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := runGet(&out, "http://hooks.example.test/v1/x", srv.Listener.Addr().String()); code != 0 || out.String() != "status 418 hooks.example.test/v1/x\n" {
+		t.Errorf("get via = %d %q", code, out.String())
+	}
+}

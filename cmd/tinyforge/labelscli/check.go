@@ -180,11 +180,6 @@ func Check(ctrls []Controller, defaultDomain string) *Report {
 			decls[name] = append(decls[name], decl{c.Source, &labels.Controller{
 				Settings: parsed.Settings, Workloads: map[string]*labels.Workload{name: w}}})
 		}
-		if len(cr.Errors) > 0 && c.File != "" && hasVariable(c.Labels) {
-			r.Warnings = append(r.Warnings, Problem{Source: c.Source, File: c.File, Line: c.Line,
-				Message: c.Source + ": some tinyforge.* values hold $ variables, which this check does not interpolate: " +
-					"check the interpolated file with `docker compose config | tinyforge labels check -`"})
-		}
 		r.Controllers = append(r.Controllers, cr)
 	}
 
@@ -277,16 +272,6 @@ func differingKeys(name string, a, b *labels.Controller) []string {
 		out = append(out, rel)
 	}
 	return out
-}
-
-// hasVariable tells whether a tinyforge.* value holds a compose variable.
-func hasVariable(ls map[string]string) bool {
-	for k, v := range ls {
-		if strings.HasPrefix(k, labels.Root+".") && strings.Contains(v, "$") {
-			return true
-		}
-	}
-	return false
 }
 
 func viewWorkload(w *labels.Workload, domain string) WorkloadView {

@@ -279,7 +279,7 @@ func TestComposeExampleIsValid(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("compose.example.yml fails `tinyforge labels check` (exit status %d):\n%s%s", code, stdout, stderr)
 	}
-	if strings.Contains(stdout, "warning") || !strings.HasSuffix(stdout, "ok: 1 controller, 2 workloads\n") {
-		t.Errorf("want one controller with two workloads and no warning:\n%s", stdout)
+	if strings.Contains(stdout, "warning") || !strings.HasSuffix(stdout, "ok: 1 controller, 1 workload\n") {
+		t.Errorf("want one controller with one workload and no warning:\n%s", stdout)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,7 @@ const inspectTimeout = 30 * time.Second
 
 // loaded is what the sources named on the command line hold.
 type loaded struct {
+	getenv     func(string) string // for ${VAR} in compose files
 	ctrls      []Controller
 	errs       []Problem // problems of the sources themselves
 	warns      []Problem
@@ -47,7 +50,7 @@ func (l *loaded) fail(source string, err error) {
 // load reads every argument: "-" is a compose file on stdin, an existing
 // path is a compose file, anything else a container name or id.
 func (c *Command) load(ctx context.Context, args []string) *loaded {
-	l := &loaded{}
+	l := &loaded{getenv: c.Getenv}
 	for _, arg := range args {
 		switch fi, err := os.Stat(arg); {
 		case arg == "-":
@@ -101,10 +104,40 @@ func (l *loaded) compose(file string, data []byte) {
 		l.unreadable = true
 		return
 	}
+	l.interpolate(file, services)
 	ctrls, errs, warns := composeControllers(file, services)
 	l.ctrls = append(l.ctrls, ctrls...)
 	l.errs = append(l.errs, errs...)
 	l.warns = append(l.warns, warns...)
+}
+
+// interpolate substitutes ${VAR} in every label value as compose would,
+// from the environment of this command (so `labels check compose.yml`
+// checks what `docker compose up` would start); a malformed or required
+// variable is a problem of its label, an unset one a warning.
+func (l *loaded) interpolate(file string, services []Service) {
+	lookup := func(k string) (string, bool) {
+		if l.getenv == nil {
+			return "", false
+		}
+		v := l.getenv(k)
+		return v, v != ""
+	}
+	for i := range services {
+		s := &services[i]
+		for _, key := range slices.Sorted(maps.Keys(s.Labels)) {
+			v, unset, err := interpolate(s.Labels[key], lookup)
+			if err != nil {
+				s.Problems = append(s.Problems, Problem{Line: s.Lines[key], Message: key + ": " + err.Error()})
+				continue
+			}
+			for _, name := range unset {
+				l.warns = append(l.warns, Problem{Source: file + ", service " + s.Name, File: file, Line: s.Lines[key],
+					Message: fmt.Sprintf("%s:%d: %s: the variable %s is not set: compose substitutes an empty string", file, s.Lines[key], key, name)})
+			}
+			s.Labels[key] = v
+		}
+	}
 }
 
 // composeControllers picks the controllers among the services of a
