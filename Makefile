@@ -29,14 +29,22 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # The services the tests start (redis-server, docker-registry, caddy,
-# nginx, haproxy): installed as root on Debian, else named.
+# nginx, haproxy, knot, and promtool to check metrics): installed as root
+# on Debian, else named.
 deps:
 	scripts/install-deps.sh
 
-# Every test, race detector on, e2e included, then each fuzz target for
-# a bounded time.
+# Packages that turn the engine into a swarm manager and back. Joining or
+# leaving a swarm briefly disturbs the networking of every container on
+# the engine, so they run on their own, after everything else.
+SWARM_PKGS := ./swarmhost/...
+
+# Every test, race detector on, e2e included (independent packages run in
+# parallel, as go test does), the swarm tests alone, then each fuzz target
+# for a bounded time.
 test: deps vet
-	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) ./...
+	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) $$($(GO) list ./... | grep -v '/swarmhost')
+	$(GO) test -race -count=1 -timeout 10m $(TESTFLAGS) $(SWARM_PKGS)
 	$(MAKE) fuzz
 
 unit:
