@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the services tinyforge's tests and demo run on loopback
-# (redis-server, docker-registry, caddy, nginx, knot) from Debian packages
-# when missing.
+# (redis-server, docker-registry, caddy, nginx, knot), and curl, which the
+# demo drives them with, from Debian packages when missing.
 # As root on Debian/Ubuntu it installs them; elsewhere it says what to install.
 set -euo pipefail
 
 need=()
+command -v curl            >/dev/null || need+=(curl)
 command -v redis-server    >/dev/null || need+=(redis-server)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v caddy           >/dev/null || need+=(caddy)
