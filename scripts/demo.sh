@@ -60,6 +60,10 @@ cleanup() {
   [ -z "$ns" ] || docker network rm $ns >/dev/null || true
   [ -z "$is" ] || docker rmi -f $is >/dev/null || true
   line "removed $(count "$cs" container), $(count "$ns" network), $(count "$is" image)"
+  local left
+  left=$(docker ps -aq --filter "label=$DEMO_LABEL=$DEMO_NAME"; docker network ls -q --filter "label=$DEMO_LABEL=$DEMO_NAME"
+    docker images -aq --filter "label=$DEMO_LABEL=$DEMO_NAME")
+  [ -z "$left" ] || line "but these remain, labelled $DEMO_LABEL=$DEMO_NAME: $(echo $left)"
   if [ "$ok" = 1 ]; then rm -rf "$work"; else line "logs kept in $work"; fi
 }
 trap cleanup EXIT
