@@ -8,6 +8,7 @@
 package client
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -116,12 +117,29 @@ func DeploysMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, ev := range out.Deploys {
-		digest := ev.Digest
-		if len(digest) > 19 {
-			digest = digest[:19]
-		}
-		fmt.Fprintf(stdout, "%s  %-16s  %-8s  %-30s  %-19s  %s\n", ev.Time.Local().Format(time.DateTime), ev.Deploy,
-			ev.Took.Round(time.Millisecond), ev.Image, digest, ev.Outcome)
+		fmt.Fprint(stdout, formatDeploy(ev))
 	}
 	return 0
+}
+
+// formatDeploy is one deploy as `tinyforge deploys` prints it: a line of
+// time, id, duration, image, short digest ("-" when unknown) and outcome,
+// so the columns before the outcome never shift, then an indented line
+// with each step and the time it took since the previous one.
+func formatDeploy(ev deployer.Event) string {
+	digest := cmp.Or(ev.Digest, "-")
+	if len(digest) > 19 {
+		digest = digest[:19]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %-16s  %-8s  %-30s  %-19s  %s\n", ev.Time.Local().Format(time.DateTime), ev.Deploy,
+		ev.Took.Round(time.Millisecond), ev.Image, digest, ev.Outcome)
+	if len(ev.Steps) > 0 {
+		steps := make([]string, len(ev.Steps))
+		for i, s := range ev.Steps {
+			steps[i] = s.Step + " " + s.Took.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "    steps: %s\n", strings.Join(steps, ", "))
+	}
+	return b.String()
 }

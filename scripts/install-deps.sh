@@ -2,7 +2,7 @@
 # Installs the services tinyforge's tests and demo run on loopback
 # (redis-server, docker-registry, caddy, nginx, knot), the one the compose
 # test builds a stand-in socket proxy from (haproxy) and the tools the tests
-# check output with (kdig; promtool, from Debian's prometheus package: no
+# check output with (curl, which the demo also drives them with; kdig; promtool, from Debian's prometheus package: no
 # smaller package ships it), from Debian packages when missing. As root on
 # Debian/Ubuntu it installs them; elsewhere it says what to install.
 #
@@ -14,6 +14,7 @@
 set -euo pipefail
 
 need=()
+command -v curl            >/dev/null || need+=(curl)
 command -v redis-server    >/dev/null || need+=(redis-server)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v caddy           >/dev/null || need+=(caddy)
