@@ -45,6 +45,8 @@ type Config struct {
 	APIToken string
 	// Consumer names this sidecar in the inbox's consumer group.
 	Consumer string
+	// Observer is told every delivery outcome (nil: nobody).
+	Observer Observer
 }
 
 // Secret is the secret of one source: its own, else the shared one ("":
