@@ -11,6 +11,8 @@ import (
 
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/envdefault"
+	"github.com/tinyforge/tinyforge/metrics"
+	"github.com/tinyforge/tinyforge/notify"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -51,6 +53,8 @@ type Config struct {
 
 	Security
 	Proxies ProxyConfig
+	Metrics metrics.Config
+	Notify  notify.Config
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -118,6 +122,8 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "auto", "console, json, or auto (console on a terminal)")
 	c.Proxies.flags(e)
+	c.Metrics.RegisterFlags(libFlags{e})
+	c.Notify.RegisterFlags(libFlags{e})
 	return fs, e
 }
 
