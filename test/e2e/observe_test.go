@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -37,10 +38,18 @@ func TestMetricsAndNotificationsAfterRealDeploys(t *testing.T) {
 	eventually(t, 10*time.Second, "workload declared", func() bool { return s.status().Declared })
 	w := s.workload
 
-	// v1: succeeded.
+	// v1: succeeded. The sidecar's CPU over it is logged next to its idle
+	// CPU over as long (reconcile every second, events watches).
+	idle0 := procCPU(t, p)
+	time.Sleep(5 * time.Second)
+	idle := procCPU(t, p) - idle0
+	cpu0, at0 := procCPU(t, p), time.Now()
 	s.push("v1")
 	s.waitServed("v1", 60*time.Second)
 	rcv.wait(t, 1, 30*time.Second)
+	cpu, took := procCPU(t, p)-cpu0, time.Since(at0)
+	t.Logf("sidecar CPU (race build) over the v1 deploy, push to notified: %s in %s; idle: %s per 5s",
+		cpu, took.Round(time.Millisecond), idle)
 
 	// :bad fails its health check: failed, v1 keeps serving.
 	s.push("bad", "HEALTH=fail")
@@ -287,4 +296,21 @@ func promtool(t *testing.T, body string) {
 	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// procCPU is the CPU time (user + system) the sidecar process used so
+// far, from /proc/<pid>/stat (in clock ticks of 10 ms).
+func procCPU(t *testing.T, p *sidecarProc) time.Duration {
+	t.Helper()
+	p.mu.Lock()
+	pid := p.cmd.Process.Pid
+	p.mu.Unlock()
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:])) // after "pid (comm) "
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
