@@ -272,3 +272,17 @@ func TestMetricsAndNotifyFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownNotifyTargetIsReported: a label naming a target no --notify
+// configures is logged when the labels are read, naming the workload and
+// the target.
+func TestUnknownNotifyTargetIsReported(t *testing.T) {
+	var logs syncBuffer
+	m := metrics.New(metrics.Options{})
+	o := &observer{metrics: m, notify: runNotifier(t, m, "", "ops="+newMessages(t).url()), log: zerolog.New(&logs)}
+	o.checkTargets([]*labels.Workload{{Name: "shop", Notify: "ops,pager"}, {Name: "blog", Notify: "none"}})
+	out := logs.String()
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"workload":"shop"`) || !strings.Contains(out, `"target":"pager"`) {
+		t.Fatalf("logs:\n%s\nwant one warning about shop's target pager", out)
+	}
+}
