@@ -48,6 +48,7 @@ type Controllers struct {
 	mu        sync.RWMutex
 	workloads map[string]*labels.Workload
 	problems  map[string][]string         // controller name -> label errors
+	findings  Findings                    // the same problems, by workload
 	lastSeen  map[string]*labels.Workload // kept when a workload disappears
 }
 
@@ -115,7 +116,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 		return err
 	}
 	list = slices.DeleteFunc(list, func(ctr deployer.Container) bool { return ctr.Labels[labels.Scope] != c.scope })
-	workloads, problems := collectWorkloads(list, c.Admit)
+	workloads, problems, findings := collectWorkloads(list, c.Admit)
 	for ctrl, errs := range problems {
 		for _, e := range errs {
 			c.log.Error().Str(logkey.Container, ctrl).Str("problem", e).Msg("invalid controller labels")
@@ -130,7 +131,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 			c.lastSeen[name] = workloads[name]
 		}
 	}
-	c.workloads, c.problems = workloads, problems
+	c.workloads, c.problems, c.findings = workloads, problems, findings
 	c.mu.Unlock()
 	if setChanged {
 		c.log.Info().Strs("workloads", slices.Sorted(maps.Keys(workloads))).Msg("workloads changed")
@@ -147,12 +148,13 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 // differently, it is a conflict: the workload is left out (so nothing
 // redeploys or tears it down) and reported against every declaring
 // controller until the labels agree again.
-func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) error) (map[string]*labels.Workload, map[string][]string) {
+func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) error) (map[string]*labels.Workload, map[string][]string, Findings) {
 	slices.SortFunc(list, func(a, b deployer.Container) int { return a.Created.Compare(b.Created) })
 	workloads := map[string]*labels.Workload{}
 	problems := map[string][]string{}
 	owners := map[string][]string{}
 	conflicted := map[string]bool{}
+	found := Findings{Conflicts: map[string][]string{}, Invalid: map[string][]string{}}
 	for _, ctr := range list {
 		if !ctr.Running {
 			continue
@@ -160,6 +162,7 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 		ws, errs := labels.Workloads(ctr.Labels)
 		for _, err := range errs {
 			problems[ctr.Name] = append(problems[ctr.Name], err.Error())
+			found.invalid(ctr.Name, err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(ws)) {
 			if admit == nil {
@@ -181,13 +184,14 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 	}
 	for name := range conflicted {
 		delete(workloads, name)
+		found.Conflicts[name] = owners[name]
 		for _, ctr := range owners[name] {
 			problems[ctr] = append(problems[ctr], fmt.Sprintf(
 				"workload %s is declared differently by controllers %s: it stays as deployed until they agree",
 				name, strings.Join(owners[name], ", ")))
 		}
 	}
-	return workloads, problems
+	return workloads, problems, found
 }
 
 func sameWorkload(a, b *labels.Workload) bool { return reflect.DeepEqual(a, b) }

@@ -28,7 +28,7 @@ func TestCollectWorkloads(t *testing.T) {
 		}),
 		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
 	}
-	ws, problems := collectWorkloads(list, nil)
+	ws, problems, found := collectWorkloads(list, nil)
 	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
 		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
 	}
@@ -39,6 +39,12 @@ func TestCollectWorkloads(t *testing.T) {
 		if p := strings.Join(problems[ctl], "\n"); !strings.Contains(p, "workload api is declared differently by controllers first, second") {
 			t.Fatalf("problems of %s = %q, want the api conflict", ctl, p)
 		}
+	}
+	if got := strings.Join(found.Conflicts["api"], ","); len(found.Conflicts) != 1 || got != "first,second" {
+		t.Fatalf("conflicts = %v, want api declared by first,second", found.Conflicts)
+	}
+	if len(found.Invalid) != 1 || len(found.Invalid["bad"]) != 1 || !strings.Contains(found.Invalid["bad"][0], "bad.port") {
+		t.Fatalf("invalid = %v, want the port problem of bad", found.Invalid)
 	}
 }
 
@@ -56,7 +62,7 @@ func TestAdmitLeavesAWorkloadOut(t *testing.T) {
 		}
 		return nil
 	}
-	ws, problems := collectWorkloads(list, admit)
+	ws, problems, _ := collectWorkloads(list, admit)
 	if ws["web"] != nil || ws["api"] == nil {
 		t.Fatalf("workloads = %v, want api only", ws)
 	}

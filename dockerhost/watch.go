@@ -123,6 +123,10 @@ type Watch struct {
 	// reconnects after it. An error counts as a broken stream: the Watch
 	// reconnects, then re-lists again.
 	Relist func(ctx context.Context) error
+	// OnReconnect, when set, is called each time the stream broke and the
+	// Watch is about to re-subscribe (e.g. to count reconnects). It must
+	// return at once.
+	OnReconnect func()
 
 	Timing WatchTiming
 	Log    zerolog.Logger
@@ -198,6 +202,9 @@ func (w *Watch) Run(ctx context.Context) {
 		wait := t.Backoff(attempt)
 		attempt++
 		w.Log.Warn().Err(err).Dur("retry_in", wait).Msg("docker events stream ended; re-subscribing and re-listing")
+		if w.OnReconnect != nil {
+			w.OnReconnect()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -180,7 +180,8 @@ func TestWatchReconnectsAndRelistsAfterACut(t *testing.T) {
 	relists := make(chan struct{}, 64)
 	var relistErr atomic.Value
 	relistErr.Store("")
-	runWatch(t, &dockerhost.Watch{Source: f, Timing: fastTiming(), Relist: func(ctx context.Context) error {
+	var reconnects atomic.Int32
+	runWatch(t, &dockerhost.Watch{Source: f, Timing: fastTiming(), OnReconnect: func() { reconnects.Add(1) }, Relist: func(ctx context.Context) error {
 		msg := relistErr.Load().(string)
 		relists <- struct{}{}
 		if msg != "" {
@@ -194,6 +195,9 @@ func TestWatchReconnectsAndRelistsAfterACut(t *testing.T) {
 	s.errs <- errors.New("unexpected EOF") // the daemon restarted
 	s = recv(t, "subscription after the cut", f.subbed)
 	recv(t, "re-list after reconnecting", relists)
+	if n := reconnects.Load(); n != 1 {
+		t.Fatalf("OnReconnect called %d times after one cut, want 1", n)
+	}
 
 	// A failed re-list counts as a broken stream too.
 	relistErr.Store("list containers: connection reset")
@@ -202,6 +206,9 @@ func TestWatchReconnectsAndRelistsAfterACut(t *testing.T) {
 	relistErr.Store("")
 	recv(t, "subscription after a failed re-list", f.subbed)
 	recv(t, "re-list after that reconnect", relists)
+	if n := reconnects.Load(); n != 2 {
+		t.Fatalf("OnReconnect called %d times after two breaks, want 2", n)
+	}
 }
 
 func TestWatchPingsAQuietStream(t *testing.T) {

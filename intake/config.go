@@ -14,6 +14,9 @@ const (
 	SourceAPI          = "api"
 )
 
+// Sources lists every source, for the metrics to know them up front.
+var Sources = []string{SourceDistribution, SourceGitHub, SourceGitea, SourceHarbor, SourceDockerHub, SourceQuay, SourceAPI}
+
 // HookConfig holds the webhook secrets and the delivery settings. Every
 // secret is a flag with an environment twin and a *-file variant (flag
 // --x-file, env TINYFORGE_X_FILE) naming a file that holds it, as Docker
@@ -45,6 +48,8 @@ type Config struct {
 	APIToken string
 	// Consumer names this sidecar in the inbox's consumer group.
 	Consumer string
+	// Observer is told every delivery outcome (nil: nobody).
+	Observer Observer
 }
 
 // Secret is the secret of one source: its own, else the shared one ("":

@@ -165,7 +165,7 @@ func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) b
 		box.mu.Lock()
 		box.pending[e.Workload] = append(box.pending[e.Workload], e.ID)
 		box.mu.Unlock()
-		req := deployer.Request{Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source, Delivery: e.Delivery, Entry: e.ID}
+		req := deployer.Request{Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source, Delivery: e.Delivery, Entry: e.ID, Received: e.Received}
 		if err := box.submit(req); err != nil {
 			box.mu.Lock()
 			box.pending[e.Workload] = removeID(box.pending[e.Workload], e.ID)

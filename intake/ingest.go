@@ -58,6 +58,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 		ev.Workload = workload
 		global = append(global, ev)
 		reply.Ignored = append(reply.Ignored, reason)
+		in.cfg.Observer.WebhookDelivery(source, OutcomeIgnored)
 		log.Info().Str(logkey.Image, p.Image()).Str(logkey.Tag, p.Tag).Str(logkey.Workload, workload).
 			Str(logkey.Outcome, OutcomeIgnored).Str("reason", reason).Msg("push ignored")
 	}
@@ -100,6 +101,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	if len(pushes) == 0 {
 		global = append(global, deliveryEvent(now, source, "", delivery, "", "", OutcomeIgnored+": no tagged manifest push in the delivery"))
 		reply.Ignored = append(reply.Ignored, "no tagged manifest push in the delivery")
+		in.cfg.Observer.WebhookDelivery(source, OutcomeIgnored)
 		log.Info().Str(logkey.Outcome, OutcomeIgnored).Str("reason", "no tagged manifest push").Msg("delivery ignored")
 	}
 
@@ -118,6 +120,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 				outcome, line = OutcomeDuplicate, &reply.Duplicate
 			}
 			*line = append(*line, e.Workload+":"+e.Tag)
+			in.cfg.Observer.WebhookDelivery(source, outcome)
 			log.Info().Str(logkey.Workload, e.Workload).Str(logkey.Image, e.Image).Str(logkey.Tag, e.Tag).
 				Str(logkey.Digest, e.Digest).Str("event", e.Delivery).Str(logkey.Outcome, outcome).Msg("push " + outcome)
 		}
@@ -177,6 +180,7 @@ func (in *Intake) parsed(w http.ResponseWriter, r *http.Request, source, deliver
 		}
 		in.log.Info().Str(logkey.Source, source).Str(logkey.Delivery, delivery).Str(logkey.Outcome, OutcomeIgnored).
 			Str("reason", err.Error()).Msg("delivery ignored")
+		in.cfg.Observer.WebhookDelivery(source, OutcomeIgnored)
 		httpapi.WriteJSON(w, http.StatusAccepted, intakeReply{Accepted: []string{}, Ignored: []string{err.Error()}})
 		return nil
 	case errors.Is(err, webhook.ErrContentType):
@@ -191,6 +195,7 @@ func (in *Intake) parsed(w http.ResponseWriter, r *http.Request, source, deliver
 // refusal must not wait on Redis) and returns the error handle() answers
 // and logs.
 func (in *Intake) reject(r *http.Request, source string, status int, reason string) error {
+	in.refused(source, status)
 	ev := deliveryEvent(time.Now().UTC(), source, "", "", "", "", fmt.Sprintf("%s: %d %s", OutcomeRejected, status, reason))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
 	defer cancel()

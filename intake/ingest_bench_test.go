@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/metrics"
 )
 
 // The ingestion benchmarks send distribution notifications, each a new
@@ -23,7 +26,9 @@ import (
 // the inbox of a real redis-server before its 202, while the real inbox
 // consumer feeds them to the coalescing queue and acknowledges them once
 // a (fake, 100 ms) deploy covering them is done.
-// Clients and server share the machine.
+// Clients and server share the machine. Each runs twice in the same
+// process, without metrics and then counting every delivery in the real
+// Prometheus metrics, so the cost of metrics shows side by side.
 //
 //	go test -run '^$' -bench WebhookIngest -benchtime 20000x ./intake/
 
@@ -32,18 +37,37 @@ import (
 // answered, and its latency counts from the slot, so a backlog shows) and
 // reports the achieved rate and the p50/p99 latency of the 202.
 func BenchmarkWebhookIngestAt2000(b *testing.B) {
-	benchIngest(b, 2000, 64)
+	withAndWithoutMetrics(b, func(b *testing.B, obs Observer) { benchIngest(b, 2000, 64, obs) })
 }
 
 // BenchmarkWebhookIngestMax runs 32 clients back to back (closed loop) and
 // reports the highest rate the sidecar sustains and its latency there.
 func BenchmarkWebhookIngestMax(b *testing.B) {
-	benchIngest(b, 0, 32)
+	withAndWithoutMetrics(b, func(b *testing.B, obs Observer) { benchIngest(b, 0, 32, obs) })
 }
+
+// withAndWithoutMetrics runs bench as sub-benchmarks metrics=off (no
+// observer) and metrics=on (the sidecar's metrics, on a registry of their
+// own, counting every delivery).
+func withAndWithoutMetrics(b *testing.B, bench func(*testing.B, Observer)) {
+	b.Run("metrics=off", func(b *testing.B) { bench(b, nil) })
+	b.Run("metrics=on", func(b *testing.B) {
+		bench(b, metricsObserver{metrics.New(metrics.Options{Sources: []string{SourceDistribution, SourceAPI}})})
+	})
+}
+
+// metricsObserver counts deliveries in metrics, as the sidecar's observer
+// does.
+type metricsObserver struct{ m *metrics.Metrics }
+
+func (o metricsObserver) WebhookDelivery(source, outcome string) {
+	o.m.WebhookDelivery(source, outcome)
+}
+func (o metricsObserver) RequestFinished(string, deployer.Event) {}
 
 // benchIngest sends b.N deliveries at rate per second (0: as fast as
 // workers go) from the given number of concurrent workers.
-func benchIngest(b *testing.B, rate float64, workers int) {
+func benchIngest(b *testing.B, rate float64, workers int, obs Observer) {
 	// The sidecar logs a JSON line per delivery, to a file as it would to
 	// stderr: the cost is part of the path.
 	logFile, err := os.Create(filepath.Join(b.TempDir(), "sidecar.log"))
@@ -52,6 +76,9 @@ func benchIngest(b *testing.B, rate float64, workers int) {
 	}
 	b.Cleanup(func() { _ = logFile.Close() })
 	f := newHookFixtureLogging(b, logFile, demo())
+	if obs != nil {
+		f.in.cfg.Observer = obs
+	}
 	// A deploy takes seconds (pull, start, health check, drain); 100 ms is
 	// a fast one. Deliveries arriving meanwhile coalesce, as they would.
 	f.deployIn = 100 * time.Millisecond

@@ -49,6 +49,9 @@ type Intake struct {
 // New wires an intake; submit hands a request to the deploy queue. Call
 // Mount to serve its routes and Run to consume the inbox.
 func New(cfg Config, store Store, declared Declared, submit func(deployer.Request) error, log zerolog.Logger) *Intake {
+	if cfg.Observer == nil {
+		cfg.Observer = nobody{}
+	}
 	return &Intake{
 		cfg: cfg, store: store, declared: declared, log: log,
 		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries},

@@ -47,6 +47,7 @@ func (in *Intake) RecordOutcome(ctx context.Context, w *labels.Workload, req dep
 	ev := deployer.Event{Time: time.Now().UTC(), Outcome: outcome, Image: ref, Digest: digest, Source: req.Source,
 		Delivery: req.Delivery, Workload: w.Name}
 	logEvent(in.log, ev, "request "+outcomeWord(outcome))
+	in.cfg.Observer.RequestFinished(w.Name, ev)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := in.store.AppendEvent(ctx, w.Name, ev); err != nil {

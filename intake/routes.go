@@ -6,7 +6,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tinyforge/tinyforge/internal/httpapi"
-	"github.com/tinyforge/tinyforge/webhook"
 )
 
 // Mount adds the webhook endpoints (/v1/hooks/<source>) and the deploy API
@@ -23,5 +22,5 @@ func (in *Intake) Mount(r *mux.Router) {
 	for _, p := range []string{"/v1/hooks/quay", "/v1/hooks/quay/{token}"} {
 		r.Handle(p, httpapi.HideURLToken(h(in.quayHook))).Methods(http.MethodPost)
 	}
-	r.Handle("/v1/deploy", h(httpapi.RequireToken(in.cfg.APIToken, webhook.CheckBearer, in.deployAPI))).Methods(http.MethodPost)
+	r.Handle("/v1/deploy", h(httpapi.RequireToken(in.cfg.APIToken, in.checkAPIToken, in.deployAPI))).Methods(http.MethodPost)
 }

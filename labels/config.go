@@ -52,6 +52,7 @@ type Workload struct {
 	Approval          string             `description:"manual keeps each accepted delivery pending until it is approved (POST /v1/workloads/<name>/approve) or rejected, a newer one replacing it; auto deploys at once." default:"auto"`
 	ApprovalTimeout   types.Duration     `description:"How long a pending delivery waits for approval before it expires; unset waits until approved or rejected. Only with approval manual."`
 	Poll              types.Duration     `description:"How often to ask the registry for the digest of the tag to deploy (a manifest HEAD, no pull quota) and deploy when it changed, for registries that send no webhook; at least 30s; unset polls never."`
+	Notify            string             `description:"Notification targets (names given to the sidecar's --notify NAME=URL), comma-separated, told of the workload's deploy outcomes and label or orphan problems; none sends nothing." default:"the sidecar's --notify-default"`
 	MaxInstances      int                `description:"Containers kept after a deploy; 0 and 1 mean strict blue-green."`
 	CPULimit          float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
 	MemoryLimit       int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`

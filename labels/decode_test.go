@@ -283,7 +283,7 @@ func TestDecodeSeveralWorkloads(t *testing.T) {
 }
 
 // workloadKeys is the list of known keys of a workload, as errors show it.
-const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, maxInstances, cpuLimit, memoryLimit, pidsLimit, command, entrypoint, release, env, volumes, faces"
+const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, notify, maxInstances, cpuLimit, memoryLimit, pidsLimit, command, entrypoint, release, env, volumes, faces"
 
 // labelErrorCases are bad labels and every message they must produce,
 // sorted by key; FuzzWorkloads uses them as seeds.
@@ -765,6 +765,16 @@ var labelErrorCases = []struct {
 			`tinyforge.workloads.-bad.image: "r/x:1" has a tag: give the repository only and put the tag in defaultTag`,
 			`tinyforge.workloads.-bad.port: missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort`,
 		},
+	},
+	{
+		name:   "notify target name not plain",
+		labels: map[string]string{"tinyforge.workloads.x.image": "r/x", "tinyforge.workloads.x.notify": "ops, Team Chat"},
+		want:   []string{`tinyforge.workloads.x.notify: "Team Chat" is not a target name (1-32 of a-z, 0-9, '-', '_', starting with a letter or digit; comma-separated)`},
+	},
+	{
+		name:   "notify none beside target names",
+		labels: map[string]string{"tinyforge.workloads.x.image": "r/x", "tinyforge.workloads.x.notify": "ops,none"},
+		want:   []string{`tinyforge.workloads.x.notify: "none" cannot be combined with target names: give none alone, or only names`},
 	},
 	{
 		name: "several decode problems of one workload at once",

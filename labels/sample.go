@@ -70,6 +70,7 @@ func Sample() *Controller {
 				Approval:          ApprovalManual,
 				ApprovalTimeout:   types.Duration(24 * time.Hour),
 				Poll:              types.Duration(5 * time.Minute),
+				Notify:            "ops,oncall",
 				Command:           `sh -c 'exec worker --queue "jobs, urgent"'`,
 				Volumes: map[string]*Volume{
 					"shared":  {Target: "/shared", Scope: ScopeProject},

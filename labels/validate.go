@@ -117,6 +117,7 @@ func (w *Workload) problems() []error {
 	}
 	w.releaseProblems(prefix, bad)
 	w.deliveryProblems(prefix, bad)
+	w.notifyProblems(prefix, bad)
 	w.volumeProblems(prefix, bad)
 	for _, name := range slices.Sorted(maps.Keys(w.Faces)) {
 		f := w.Faces[name]

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/envdefault"
+	"github.com/tinyforge/tinyforge/metrics"
+	"github.com/tinyforge/tinyforge/notify"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -53,6 +55,8 @@ type Config struct {
 	Proxies ProxyConfig
 	DNS     DNSConfig
 	Edge    EdgeConfig
+	Metrics metrics.Config
+	Notify  notify.Config
 }
 
 // Parse reads the flags in args, with environment twins from getenv. It
@@ -122,6 +126,8 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	c.Proxies.flags(e)
 	c.DNS.flags(e)
 	c.Edge.flags(e, c)
+	c.Metrics.RegisterFlags(libFlags{e})
+	c.Notify.RegisterFlags(libFlags{e})
 	return fs, e
 }
 

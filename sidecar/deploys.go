@@ -90,6 +90,7 @@ func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error
 		return httpapi.Errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
 	}
 	req := deployer.RollbackRequest(name, target)
+	req.Received = time.Now()
 	if err := s.queue.Submit(req); err != nil {
 		if errors.Is(err, deployer.ErrClosed) {
 			return httpapi.Errorf(http.StatusServiceUnavailable, err.Error())

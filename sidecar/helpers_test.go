@@ -10,6 +10,7 @@ import (
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/intake"
+	"github.com/tinyforge/tinyforge/metrics"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -42,10 +43,11 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 		controllers: controllers.NewControllers(nil, "", log),
 		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
 	}
+	s.observe(metrics.New(metrics.Options{Sources: intake.Sources}), nil)
 	var st intake.Store
 	if store != nil {
 		st = store
 	}
-	s.intake = intake.New(intakeConfig(cfg), st, s.controllers, s.queue.Submit, log)
+	s.intake = intake.New(s.intakeConfig(), st, s.controllers, s.queue.Submit, log)
 	return s
 }

@@ -12,12 +12,14 @@ import (
 // validBearer reports whether r carries one of the configured tokens.
 func (s *Sidecar) validBearer(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
-	return webhook.CheckBearer(h, s.cfg.WebhookToken) || webhook.CheckBearer(h, s.cfg.APIToken)
+	return webhook.CheckBearer(h, s.cfg.WebhookToken) || webhook.CheckBearer(h, s.cfg.APIToken) ||
+		webhook.CheckBearer(h, s.cfg.Metrics.Token)
 }
 
-// routes is the sidecar's HTTP API: /healthz, the intake's webhooks and
-// deploy API, and the management API behind --api-token. Every route is
-// behind the failed-authentication limiter.
+// routes is the sidecar's HTTP API: /healthz, /metrics (behind
+// --metrics-token when set), the intake's webhooks and deploy API, and the
+// management API behind --api-token. Every route is behind the
+// failed-authentication limiter.
 func (s *Sidecar) routes() http.Handler {
 	r := mux.NewRouter()
 	r.Use(httpapi.NewAuthLimiter(s.log, s.validBearer).Middleware)
@@ -26,6 +28,7 @@ func (s *Sidecar) routes() http.Handler {
 		return h(httpapi.RequireToken(s.cfg.APIToken, webhook.CheckBearer, f))
 	}
 	r.Handle("/healthz", h(s.healthz)).Methods(http.MethodGet)
+	r.Handle("/metrics", s.metrics.Handler(s.cfg.Metrics.Token)).Methods(http.MethodGet)
 	s.intake.Mount(r) // /v1/hooks/* and /v1/deploy
 	r.Handle("/v1/events", api(s.globalEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/events", api(s.workloadEvents)).Methods(http.MethodGet)

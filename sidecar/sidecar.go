@@ -30,6 +30,8 @@ import (
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/metrics"
+	"github.com/tinyforge/tinyforge/notify"
 	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/secrets"
 )
@@ -53,6 +55,11 @@ type Sidecar struct {
 	closeProxy func()
 	intake     *intake.Intake
 	dns        *dnsplug.Keeper // nil without DNS
+
+	metrics  *metrics.Metrics
+	notifier *notify.Notifier
+	obs      *observer
+	state    stateWatch // of the reconcile loop, for observeState
 }
 
 // The composition root wires these implementations into the consumers'
@@ -64,6 +71,12 @@ var (
 
 // New connects to Docker and Redis and wires the components.
 func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) {
+	version, commit := buildInfo()
+	m := metrics.New(metrics.Options{Version: version, Commit: commit, Sources: intake.Sources, Runtime: true})
+	notifier, err := notify.New(cfg.Notify, notify.Options{Report: m.NotificationSent, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	docker, err := dockerhost.FromEnv()
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
@@ -92,6 +105,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	} else if s.dns != nil {
 		names = s.dns
 	}
+	s.observe(m, notifier)
 	s.engine, err = deployer.New(deployer.Config{
 		Docker:         docker,
 		Proxy:          proxy,
@@ -118,6 +132,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Watch:        cfg.Watch,
 		Names:        names,
 		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
+		OnFinished:   s.obs.DeployFinished,
 	})
 	if err != nil {
 		closeProxy()
@@ -127,7 +142,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
-	s.intake = intake.New(intakeConfig(cfg), store, s.controllers, s.queue.Submit, log)
+	s.intake = intake.New(s.intakeConfig(), store, s.controllers, s.queue.Submit, log)
 	s.controllers.Admit = cfg.Edge.admit
 	return s, nil
 }
@@ -135,6 +150,13 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 // intakeConfig is the part of the config the webhook intake reads.
 func intakeConfig(cfg Config) intake.Config {
 	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID}
+}
+
+// intakeConfig is the intake's config with the sidecar's observer.
+func (s *Sidecar) intakeConfig() intake.Config {
+	c := intakeConfig(s.cfg)
+	c.Observer = s.obs
+	return c
 }
 
 // runDeploy executes one queued request against the workload's current
@@ -199,8 +221,14 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { s.intake.Run(loopCtx, s.controllers.Refresh) })
 	wg.Go(func() {
-		managedWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger()).Run(loopCtx)
+		w := managedWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger())
+		w.OnReconnect = s.metrics.DockerEventsReconnect
+		w.Run(loopCtx)
 	})
+	// Notifications outlive the loops: the deploys finishing during the
+	// shutdown grace still report, and Close makes a last attempt.
+	notified := make(chan struct{})
+	go func() { defer close(notified); _ = s.notifier.Run(context.WithoutCancel(ctx)) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -215,6 +243,8 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	s.queue.Close(s.cfg.ShutdownGrace)
 	stopLoops()
 	wg.Wait()
+	s.notifier.Close()
+	<-notified
 	s.closeProxy()
 	s.store.Close()
 	if errors.Is(err, http.ErrServerClosed) {

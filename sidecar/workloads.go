@@ -16,6 +16,7 @@ import (
 // redeploy (runtime config changed). A workload that runs nothing yet, or
 // whose image repository changed, waits for its next push.
 func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
+	s.obs.checkTargets(changed)
 	for _, w := range changed {
 		log := s.log.With().Str(logkey.Workload, w.Name).Logger()
 		cs, err := s.engine.Containers(ctx, w.Name)
@@ -37,6 +38,7 @@ func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 			Tag:      current.Labels[labels.ManagedTag],
 			Digest:   current.Labels[labels.ManagedDigest],
 			Source:   "labels",
+			Received: time.Now(),
 		}
 		if err := s.queue.Submit(req); err != nil {
 			log.Error().Err(err).Msg("labels changed, but the converge was not queued")
@@ -61,7 +63,9 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, reconcileLimit)
 	defer cancel()
 	s.syncNames(ctx)
+	start := time.Now()
 	rep, err := s.engine.Sync(ctx, s.controllers.Workloads())
+	s.metrics.ReconcilePass(time.Since(start))
 	snapshot := rep.Snapshot
 	if rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered > 0 {
 		s.log.Info().Int("containers", rep.Containers).Int("changed", rep.Changed).Int("adopted", rep.Adopted).
@@ -86,6 +90,7 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 	}
 	s.orphanStatus = status
 	s.mu.Unlock()
+	s.observeState(ctx, snapshot, status)
 	if !s.cfg.TeardownOrphans {
 		return
 	}
