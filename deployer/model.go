@@ -1,20 +1,39 @@
 package deployer
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
-// Request asks for one workload to run one tag.
+// Request is one operation on one workload (see Kind): most often, run
+// one tag.
 type Request struct {
+	Kind     Kind // "" = KindDeliver
 	Workload string
 	Tag      string // "" = the workload's default tag
 	Digest   string // manifest digest from the trigger, when it carries one
 	Source   string // what asked: "distribution", "api", "labels", ...
 	Delivery string // delivery or event id from the trigger, for logs
-	// Teardown asks for the workload to be removed instead of deployed.
-	Teardown bool
-	Entry    string // id of the durable inbox entry it came from; "" when none
+	// Entries are the ids of the durable inbox entries this request
+	// stands for: its own and those of the requests merged into it by the
+	// queue. Finishing it acknowledges exactly these (and Superseded's).
+	Entries []string
+	// Superseded are the requests a barrier (rollback, teardown) made
+	// obsolete: they were pending before it and will never run.
+	Superseded []Request
 	// Received is when the sidecar took the request in (a webhook's 202,
 	// an API call): the start of its time to serve. Zero when unknown.
 	Received time.Time
+}
+
+// Covers lists every inbox entry that finishing r settles: its own and
+// those of the requests it superseded.
+func (r Request) Covers() []string {
+	out := slices.Clone(r.Entries)
+	for _, s := range r.Superseded {
+		out = append(out, s.Covers()...)
+	}
+	return out
 }
 
 // Instance states, as recorded in the store.

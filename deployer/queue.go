@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Queue serialises deploys per workload and coalesces bursts: while a
-// deploy of W runs, newer requests for W replace each other, so a burst
-// ends on the newest request with at most two deploys. Different workloads
-// deploy concurrently.
+// Queue serialises the operations of each workload and decides which of
+// them still run: per workload it keeps an ordered list of pending
+// operations, which enqueue maintains (bursts of deliveries coalesce to
+// the newest, a rollback or teardown is never replaced). Different
+// workloads run concurrently.
 type Queue struct {
 	run func(context.Context, Request)
 
@@ -22,8 +23,9 @@ type Queue struct {
 	closed bool
 }
 
+// slot is a workload with an operation running; pending wait behind it.
 type slot struct {
-	pending *Request
+	pending []Request
 }
 
 // NewQueue returns a queue that executes each request with run.
@@ -40,10 +42,10 @@ func (q *Queue) Submit(r Request) error {
 		return ErrClosed
 	}
 	if s, busy := q.slots[r.Workload]; busy {
-		s.pending = &r // newest wins
+		s.pending = enqueue(s.pending, r)
 		return nil
 	}
-	s := &slot{pending: &r}
+	s := &slot{pending: enqueue(nil, r)}
 	q.slots[r.Workload] = s
 	q.wg.Add(1)
 	go q.work(r.Workload, s)
@@ -54,19 +56,19 @@ func (q *Queue) work(workload string, s *slot) {
 	defer q.wg.Done()
 	for {
 		q.mu.Lock()
-		r := s.pending
-		s.pending = nil
-		if r == nil || q.closed {
+		if len(s.pending) == 0 || q.closed {
 			delete(q.slots, workload)
 			q.mu.Unlock()
 			return
 		}
+		r := s.pending[0]
+		s.pending = s.pending[1:]
 		q.mu.Unlock()
-		q.run(q.ctx, *r)
+		q.run(q.ctx, r)
 	}
 }
 
-// Busy reports whether a deploy of workload is running or queued.
+// Busy reports whether an operation of workload is running or queued.
 func (q *Queue) Busy(workload string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -74,9 +76,10 @@ func (q *Queue) Busy(workload string) bool {
 	return ok
 }
 
-// Close stops taking requests, drops the queued ones and waits for the
-// deploys in flight. After grace it cancels them: a cancelled deploy stops
-// at its next step and cleans up after itself, which is its safe point.
+// Close stops taking requests, drops the queued ones (their inbox
+// entries stay for the next start) and waits for the operations in
+// flight. After grace it cancels them: a cancelled deploy stops at its
+// next step and cleans up after itself, which is its safe point.
 func (q *Queue) Close(grace time.Duration) {
 	q.mu.Lock()
 	q.closed = true

@@ -32,5 +32,5 @@ func RollbackRequest(workload string, ev Event) Request {
 	if i := strings.LastIndexByte(ev.Image, ':'); tag == "" && i > strings.LastIndexByte(ev.Image, '/') {
 		tag = ev.Image[i+1:] // events written before Tag was recorded
 	}
-	return Request{Workload: workload, Tag: tag, Digest: ev.Digest, Source: "rollback"}
+	return Request{Kind: KindRollback, Workload: workload, Tag: tag, Digest: ev.Digest, Source: "rollback"}
 }

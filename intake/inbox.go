@@ -2,6 +2,8 @@ package intake
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,11 +14,13 @@ import (
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
-// inbox consumes the durable inbox: every accepted request becomes a
-// deploy request on the coalescing queue, and its entry is acknowledged
-// only once a deploy that covers it has finished. The stream is the
-// durable inbox, the queue is the scheduler: a sidecar killed at any point
-// finds the unacknowledged entries again on restart and deploys them.
+// inbox consumes the durable inbox: every accepted operation (delivery,
+// rollback, teardown, converge) becomes a request on the deploy queue, the
+// only way onto it, and its entry is acknowledged only once the request
+// that covers it has finished. The stream is the durable inbox, the queue
+// is the scheduler: a sidecar killed at any point finds the
+// unacknowledged entries again on restart and submits them again in
+// stream order, so the queue rebuilds the same decisions.
 type inbox struct {
 	store    InboxStore
 	events   EventStore
@@ -26,17 +30,16 @@ type inbox struct {
 	order    pushOrder
 
 	mu sync.Mutex
-	// pending lists, per workload, the ids of entries submitted and not yet
-	// acknowledged, in arrival order.
-	pending map[string][]string
+	// unacked holds the ids of finished requests whose acknowledgement
+	// failed; they go with the next acknowledgement.
+	unacked []string
 }
 
 func newInbox(store Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
 	return &inbox{
 		store: store, events: store, submit: submit, consumer: consumer,
-		log:     log.With().Str(logkey.Component, "inbox").Logger(),
-		order:   pushOrder{newest: map[string]pushMark{}},
-		pending: map[string][]string{},
+		log:   log.With().Str(logkey.Component, "inbox").Logger(),
+		order: pushOrder{newest: map[string]pushMark{}},
 	}
 }
 
@@ -74,20 +77,33 @@ func (box *inbox) run(ctx context.Context, ready func(context.Context) error) {
 		defer cancel()
 		_ = box.store.Heartbeat(ctx, box.consumer, time.Millisecond)
 	}()
+	// What this consumer and dead ones left unfinished is submitted again
+	// as one batch in stream order: the queue then takes the same
+	// decisions as before the restart (a rollback still supersedes the
+	// delivery pending before it).
 	var own []redisstore.InboxEntry
-	if !retry("read own unacknowledged inbox entries", func() (err error) {
-		own, err = box.store.OwnPending(ctx, box.consumer)
-		return err
+	if !retry("read unacknowledged inbox entries", func() error {
+		mine, err := box.store.OwnPending(ctx, box.consumer)
+		if err != nil {
+			return err
+		}
+		claimed, err := box.store.ClaimDead(ctx, box.consumer)
+		if err != nil {
+			return err
+		}
+		own = append(mine, claimed...)
+		slices.SortFunc(own, func(a, b redisstore.InboxEntry) int { return redisstore.CompareIDs(a.ID, b.ID) })
+		return nil
 	}) {
 		return
 	}
+	lastClaim := time.Now()
 	if len(own) > 0 {
 		box.log.Info().Int("entries", len(own)).Msg("resuming requests accepted before a restart")
 	}
 	if !box.handle(ctx, own) {
 		return
 	}
-	var lastClaim time.Time
 	for ctx.Err() == nil {
 		var entries []redisstore.InboxEntry
 		if !retry("read inbox", func() (err error) {
@@ -125,8 +141,9 @@ const (
 	claimEvery   = 2 * time.Second
 )
 
-// handle turns entries, in arrival order, into queued deploy requests.
-// Entries that cannot deploy (undecodable, or older than a push already
+// handle turns entries, in arrival order, into queued requests, one
+// entry each (the queue merges them). Entries that cannot run
+// (undecodable, an unknown kind, or a delivery older than a push already
 // accepted) are recorded and acknowledged together, one round trip per
 // batch. It returns false when the queue takes no more requests
 // (shutdown): the rest stay unacknowledged for the next start.
@@ -148,63 +165,70 @@ func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) b
 	for _, e := range entries {
 		log := box.log.With().Str(logkey.Workload, e.Workload).Str(logkey.Tag, e.Tag).Str(logkey.Source, e.Source).
 			Str(logkey.Delivery, e.Delivery).Str("entry", e.ID).Logger()
-		if e.Workload == "" {
-			log.Error().Msg("inbox entry does not decode: dropped")
+		kind, err := deployer.ParseKind(string(e.Kind))
+		if e.Workload == "" || err != nil {
+			log.Error().AnErr("error", err).Msg("inbox entry does not decode: dropped")
 			drop = append(drop, e.ID)
 			continue
 		}
-		if ok, newer := box.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
-			ev := deliveryEvent(time.Now().UTC(), e.Source, e.Delivery, "", e.Image+":"+e.Tag, e.Digest,
-				OutcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
-			ev.Workload = e.Workload
-			logEvent(box.log, ev, "request ignored")
-			events = append(events, ev)
-			drop = append(drop, e.ID)
-			continue
+		if kind == deployer.KindDeliver { // only pushes have a registry's order to keep
+			if ok, newer := box.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
+				ev := deliveryEvent(time.Now().UTC(), e.Source, e.Delivery, "", e.Image+":"+e.Tag, e.Digest,
+					OutcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
+				ev.Workload = e.Workload
+				logEvent(box.log, ev, "request ignored")
+				events = append(events, ev)
+				drop = append(drop, e.ID)
+				continue
+			}
 		}
-		box.mu.Lock()
-		box.pending[e.Workload] = append(box.pending[e.Workload], e.ID)
-		box.mu.Unlock()
-		req := deployer.Request{Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source, Delivery: e.Delivery, Entry: e.ID, Received: e.Received}
+		req := deployer.Request{Kind: kind, Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source,
+			Delivery: e.Delivery, Entries: []string{e.ID}, Received: e.Received}
 		if err := box.submit(req); err != nil {
-			box.mu.Lock()
-			box.pending[e.Workload] = removeID(box.pending[e.Workload], e.ID)
-			box.mu.Unlock()
 			log.Info().Err(err).Msg("not queued; left for the next start")
 			return false
 		}
-		log.Debug().Msg("queued")
+		log.Debug().Str("kind", string(kind)).Msg("queued")
 	}
 	return true
 }
 
-// done acknowledges every entry of the request's workload up to the
-// request's own: the queue runs the newest request and drops the ones it
-// replaced, so a finished deploy covers all earlier entries. A deploy cut
-// short by shutdown acknowledges nothing: it is redone on the next start.
+// done settles a finished request: it records the requests it
+// superseded in their workload's history and acknowledges exactly the
+// entries it covers (see deployer.Request.Covers). A request cut short by
+// shutdown acknowledges nothing: it is redone on the next start, and so
+// are the requests it superseded, in their order.
 func (box *inbox) done(ctx context.Context, req deployer.Request) {
-	if req.Entry == "" || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return
 	}
+	ids := req.Covers()
+	if len(ids) == 0 {
+		return
+	}
+	for _, sup := range req.Superseded {
+		box.recordSuperseded(ctx, req, sup)
+	}
 	box.mu.Lock()
-	var covered, rest []string
-	for _, id := range box.pending[req.Workload] {
-		if redisstore.CompareIDs(id, req.Entry) <= 0 {
-			covered = append(covered, id)
-		} else {
-			rest = append(rest, id)
-		}
-	}
-	if len(rest) == 0 {
-		delete(box.pending, req.Workload)
-	} else {
-		box.pending[req.Workload] = rest
-	}
+	ids, box.unacked = append(box.unacked, ids...), nil
 	box.mu.Unlock()
-	if !box.ack(ctx, covered...) {
+	if !box.ack(ctx, ids...) {
 		box.mu.Lock()
-		box.pending[req.Workload] = append(covered, box.pending[req.Workload]...)
+		box.unacked = append(box.unacked, ids...)
 		box.mu.Unlock()
+	}
+}
+
+// recordSuperseded writes to the history that sup will not run because
+// the barrier by came after it.
+func (box *inbox) recordSuperseded(ctx context.Context, by, sup deployer.Request) {
+	ev := deployer.Event{Time: time.Now().UTC(), Workload: sup.Workload, Source: sup.Source, Delivery: sup.Delivery,
+		Tag: sup.Tag, Digest: sup.Digest, Outcome: fmt.Sprintf("%s: by the %s (%s) requested after it", OutcomeSuperseded, by.Kind, by.Source)}
+	logEvent(box.log, ev, "request superseded")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := box.events.AppendEvent(ctx, sup.Workload, ev); err != nil {
+		box.log.Warn().Err(err).Str(logkey.Workload, sup.Workload).Msg("record superseded request")
 	}
 }
 
@@ -212,20 +236,10 @@ func (box *inbox) ack(ctx context.Context, ids ...string) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := box.store.AckInbox(ctx, ids...); err != nil {
-		box.log.Warn().Err(err).Strs("entries", ids).Msg("acknowledge inbox entries; they will be redone (as no-ops) on the next start")
+		box.log.Warn().Err(err).Strs("entries", ids).Msg("acknowledge inbox entries; retried with the next ones, or redone (as no-ops) on the next start")
 		return false
 	}
 	return true
-}
-
-func removeID(ids []string, id string) []string {
-	out := ids[:0]
-	for _, x := range ids {
-		if x != id {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // pushOrder remembers, per workload, the newest push time accepted, so a

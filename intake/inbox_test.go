@@ -141,7 +141,7 @@ func TestInboxSurvivesRestart(t *testing.T) {
 	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
 	g.consume()
 	got := g.waitDeployed(1)
-	if got[0].Tag != "v1" || got[0].Entry == "" {
+	if got[0].Tag != "v1" || len(got[0].Entries) != 1 {
 		t.Fatalf("after restart deployed %+v", got)
 	}
 	eventually(t, "entry acknowledged", func() bool { return g.inboxLen() == 0 })

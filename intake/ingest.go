@@ -27,6 +27,9 @@ const (
 	OutcomeDuplicate = "duplicate"
 	OutcomeIgnored   = "ignored"
 	OutcomeRejected  = "rejected"
+	// OutcomeSuperseded: a request pending when a rollback or teardown was
+	// asked for after it; it never runs.
+	OutcomeSuperseded = "superseded"
 )
 
 // intakeReply is the body of a 202: what became of each push.

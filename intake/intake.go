@@ -2,9 +2,12 @@
 // (distribution, GitHub, Gitea/Forgejo, Harbor, Docker Hub, Quay) and the
 // deploy API authenticate and parse a delivery, match its pushes to the
 // declared workloads and store what is to deploy in the durable inbox
-// before answering 202; the inbox consumer turns stored entries into
-// requests on the deploy queue and acknowledges them once a deploy covers
-// them; Prepare resolves a request's digest just before it deploys.
+// before answering 202; the management API's rollbacks and teardowns and
+// the controllers' converges are stored there too (Enqueue); the inbox
+// consumer, the only caller of the deploy queue's submit, turns stored
+// entries into requests and acknowledges them once the request that
+// covers them finished; Prepare resolves a request's digest just before
+// it deploys.
 //
 // It is built by the composition root (sidecar) with its dependencies
 // explicit: a Store (redisstore), the declared workloads (Declared,
@@ -16,12 +19,15 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/imageref"
+	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/registryapi"
 )
 
@@ -77,9 +83,29 @@ func (in *Intake) Run(ctx context.Context, listed func(context.Context) error) {
 // controllers.
 func (in *Intake) Ready() bool { return in.ready.Load() }
 
-// Done acknowledges the inbox entries a finished request covers; the
-// deploy executor calls it once per request it ran or dropped.
+// Done acknowledges the inbox entries a finished request covers (and
+// records the requests it superseded); the executor calls it once per
+// request it ran or dropped.
 func (in *Intake) Done(ctx context.Context, req deployer.Request) { in.inbox.done(ctx, req) }
+
+// Enqueue stores an operation that does not come from a push (a
+// rollback, a teardown, a converge) in the durable inbox, from where the
+// consumer queues it like a delivery. Once it returns nil the operation
+// survives a crash; an error means nothing was stored.
+func (in *Intake) Enqueue(ctx context.Context, e redisstore.InboxEntry) error {
+	if e.Received.IsZero() {
+		e.Received = time.Now().UTC()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	id, err := in.store.Enqueue(ctx, e)
+	if err != nil {
+		return err
+	}
+	in.log.Info().Str(logkey.Workload, e.Workload).Str("kind", string(e.Kind)).Str(logkey.Tag, e.Tag).
+		Str(logkey.Digest, e.Digest).Str(logkey.Source, e.Source).Str("entry", id).Msg("operation stored in the inbox")
+	return nil
+}
 
 // repository normalises a workload's image once: every delivery compares
 // its push against every workload.

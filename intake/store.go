@@ -23,7 +23,8 @@ type EventStore interface {
 	AppendEvent(ctx context.Context, workload string, ev deployer.Event) error
 }
 
-// InboxStore is the durable inbox as its consumer group reads it.
+// InboxStore is the durable inbox as its consumer group reads it, and
+// as the operations that are not pushes are written to it.
 type InboxStore interface {
 	EnsureInbox(ctx context.Context) error
 	Heartbeat(ctx context.Context, consumer string, ttl time.Duration) error
@@ -31,4 +32,7 @@ type InboxStore interface {
 	ClaimDead(ctx context.Context, consumer string) ([]redisstore.InboxEntry, error)
 	ReadInbox(ctx context.Context, consumer string, n int64, block time.Duration) ([]redisstore.InboxEntry, error)
 	AckInbox(ctx context.Context, ids ...string) error
+	// Enqueue appends an operation that is not a push (rollback, teardown,
+	// converge) and returns its id.
+	Enqueue(ctx context.Context, e redisstore.InboxEntry) (string, error)
 }

@@ -21,19 +21,23 @@ const InboxGroup = "tinyforge"
 // entryField is the one stream field holding an inbox entry as JSON.
 const entryField = "entry"
 
-// InboxEntry is one accepted deploy request for one workload. It stays in
-// the inbox until the deploy it asked for is done, so a sidecar killed
-// after answering the webhook still deploys it after a restart.
+// InboxEntry is one accepted operation on one workload: a delivery (a
+// push or the deploy API), a rollback, a teardown or a converge. It stays
+// in the inbox until the operation that covers it is done, so a sidecar
+// killed after answering still carries it out after a restart.
 type InboxEntry struct {
-	ID       string    `json:"-"` // stream id, set when read
-	Workload string    `json:"workload"`
-	Tag      string    `json:"tag"`
-	Digest   string    `json:"digest,omitempty"`
-	Image    string    `json:"image"` // the repository as the trigger named it
-	Source   string    `json:"source"`
-	Delivery string    `json:"delivery,omitempty"`
-	Pushed   time.Time `json:"pushed,omitzero"` // the registry's time of the push
-	Received time.Time `json:"received"`
+	ID string `json:"-"` // stream id, set when read
+	// Kind is the operation; "" (entries written before kinds existed) is
+	// a delivery. A rollback's target is Image, Tag and Digest.
+	Kind     deployer.Kind `json:"kind,omitempty"`
+	Workload string        `json:"workload"`
+	Tag      string        `json:"tag"`
+	Digest   string        `json:"digest,omitempty"`
+	Image    string        `json:"image"` // the repository as the trigger named it
+	Source   string        `json:"source"`
+	Delivery string        `json:"delivery,omitempty"`
+	Pushed   time.Time     `json:"pushed,omitzero"` // the registry's time of the push
+	Received time.Time     `json:"received"`
 }
 
 // Intake is what one push brings: the entries for the workloads it
@@ -142,6 +146,27 @@ func (s *Store) Accept(ctx context.Context, ttl time.Duration, intakes []Intake,
 		fresh[i] = n == 1
 	}
 	return fresh, nil
+}
+
+// Enqueue appends one operation to the inbox and returns its id: the
+// management API's rollbacks and teardowns and the controllers' converges
+// take the same durable path as deliveries.
+func (s *Store) Enqueue(ctx context.Context, e InboxEntry) (string, error) {
+	if e.Workload == "" {
+		return "", errors.New("enqueue: empty workload")
+	}
+	if _, err := deployer.ParseKind(string(e.Kind)); err != nil {
+		return "", fmt.Errorf("enqueue %s: %w", e.Workload, err)
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("enqueue %s: %w", e.Workload, err)
+	}
+	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.k.inbox(), Values: []any{entryField, string(b)}}).Result()
+	if err != nil {
+		return "", fmt.Errorf("enqueue %s %s: %w", e.Kind, e.Workload, err)
+	}
+	return id, nil
 }
 
 // AppendGlobalEvent records a delivery that concerns no workload (ignored

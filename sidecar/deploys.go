@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,7 +69,9 @@ func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error 
 }
 
 // rollbackWorkload queues a deploy of the previous successful image digest
-// from the workload's history, blue-green like any deploy.
+// from the workload's history, blue-green like any deploy. The rollback is
+// stored in the durable inbox before the 202: it survives a crash, and no
+// delivery that arrives after it can replace it.
 func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	name := mux.Vars(r)["name"]
@@ -90,12 +91,9 @@ func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error
 		return httpapi.Errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
 	}
 	req := deployer.RollbackRequest(name, target)
-	req.Received = time.Now()
-	if err := s.queue.Submit(req); err != nil {
-		if errors.Is(err, deployer.ErrClosed) {
-			return httpapi.Errorf(http.StatusServiceUnavailable, err.Error())
-		}
-		return err
+	e := redisstore.InboxEntry{Kind: req.Kind, Workload: name, Image: target.Image, Tag: req.Tag, Digest: req.Digest, Source: req.Source}
+	if err := s.intake.Enqueue(ctx, e); err != nil {
+		return storeDown(err)
 	}
 	s.log.Info().Str(logkey.Workload, name).Str(logkey.Image, target.Image).Str(logkey.Digest, target.Digest).
 		Str(logkey.Source, "rollback").Msg("rollback queued")

@@ -142,6 +142,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
+	// The inbox consumer is the queue's only client: every operation
+	// (delivery, rollback, teardown, converge) is stored before it runs.
 	s.intake = intake.New(s.intakeConfig(), store, s.controllers, s.queue.Submit, log)
 	s.controllers.Admit = cfg.Edge.admit
 	return s, nil
@@ -159,12 +161,14 @@ func (s *Sidecar) intakeConfig() intake.Config {
 	return c
 }
 
-// runDeploy executes one queued request against the workload's current
-// config, then acknowledges the inbox entries it covers.
+// runDeploy executes one queued operation against the workload's current
+// config, then acknowledges the inbox entries it covers (and those of the
+// operations it superseded).
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 	defer s.intake.Done(ctx, req)
-	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
-	if req.Teardown {
+	log := s.log.With().Str(logkey.Workload, req.Workload).Str("kind", string(req.Kind)).Str(logkey.Tag, req.Tag).
+		Str(logkey.Source, req.Source).Logger()
+	if req.Kind == deployer.KindTeardown {
 		if s.controllers.Workload(req.Workload) != nil {
 			log.Warn().Msg("teardown skipped: the workload is declared again")
 			return
@@ -177,13 +181,21 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 		log.Error().Err(deployer.ErrUnknownWorkload).Msg("deploy dropped")
 		return
 	}
+	if req.Kind == deployer.KindConverge {
+		// What serves now, after whatever ran before this converge.
+		c, ok := s.convergeTarget(ctx, log, w)
+		if !ok {
+			return
+		}
+		req.Tag, req.Digest = c.Labels[labels.ManagedTag], c.Labels[labels.ManagedDigest]
+	}
 	req, ok := s.intake.Prepare(ctx, log, w, req)
 	if !ok {
 		return
 	}
 	res, err := s.engine.Deploy(ctx, w, req)
 	if err == nil && res.Noop && !res.Rerouted {
-		if req.Source == "labels" { // a converge that found nothing to change
+		if req.Kind == deployer.KindConverge { // nothing to change
 			log.Debug().Str(logkey.Image, res.Image).Msg("labels changed nothing the container runs")
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/internal/httpapi"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/redisstore"
 )
 
 // healthz answers 200 while the sidecar can reach Redis.
@@ -70,7 +71,7 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// teardownWorkload queues the removal of a workload no controller declares
+// teardownWorkload stores (durably, before the 202) the removal of a workload no controller declares
 // any more: containers, routes and records. A declared workload is refused,
 // since it would come back on its next push. Tearing down what is already
 // gone is a no-op.
@@ -79,8 +80,9 @@ func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error
 	if s.controllers.Workload(name) != nil {
 		return httpapi.Errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
 	}
-	if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "api"}); err != nil {
-		return httpapi.Errorf(http.StatusServiceUnavailable, err.Error())
+	e := redisstore.InboxEntry{Kind: deployer.KindTeardown, Workload: name, Source: "api"}
+	if err := s.intake.Enqueue(r.Context(), e); err != nil {
+		return storeDown(err)
 	}
 	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{"workload": name, "queued": "teardown"})
 	return nil

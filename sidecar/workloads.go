@@ -5,45 +5,51 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/redisstore"
 )
 
-// converge is called when controllers' labels change a workload: it asks
-// for the workload's current image again. The deployer turns that into
-// nothing (same config), a re-route (faces changed) or a blue-green
+// converge is called when controllers' labels change a workload: it
+// stores a converge in the durable inbox, which redeploys what serves
+// when it runs, under the labels of that moment. The deployer turns that
+// into nothing (same config), a re-route (faces changed) or a blue-green
 // redeploy (runtime config changed). A workload that runs nothing yet, or
 // whose image repository changed, waits for its next push.
 func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 	s.obs.checkTargets(changed)
 	for _, w := range changed {
 		log := s.log.With().Str(logkey.Workload, w.Name).Logger()
-		cs, err := s.engine.Containers(ctx, w.Name)
-		if err != nil {
-			log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
+		if _, ok := s.convergeTarget(ctx, log, w); !ok {
 			continue
 		}
-		current, ok := s.serving(ctx, w.Name, cs)
-		if !ok {
-			continue
-		}
-		image := current.Labels[labels.ManagedImage]
-		if !strings.HasPrefix(image, w.Image+":") {
-			log.Info().Str(logkey.Image, image).Msg("labels name another image: its next push deploys it")
-			continue
-		}
-		req := deployer.Request{
-			Workload: w.Name,
-			Tag:      current.Labels[labels.ManagedTag],
-			Digest:   current.Labels[labels.ManagedDigest],
-			Source:   "labels",
-			Received: time.Now(),
-		}
-		if err := s.queue.Submit(req); err != nil {
-			log.Error().Err(err).Msg("labels changed, but the converge was not queued")
+		e := redisstore.InboxEntry{Kind: deployer.KindConverge, Workload: w.Name, Image: w.Image, Source: "labels"}
+		if err := s.intake.Enqueue(ctx, e); err != nil {
+			log.Error().Err(err).Msg("labels changed, but the converge was not stored")
 		}
 	}
+}
+
+// convergeTarget is the container a converge of w redeploys: the one
+// serving w, when it runs w's image repository.
+func (s *Sidecar) convergeTarget(ctx context.Context, log zerolog.Logger, w *labels.Workload) (deployer.Container, bool) {
+	cs, err := s.engine.Containers(ctx, w.Name)
+	if err != nil {
+		log.Error().Err(err).Msg("labels changed, but the running containers cannot be listed")
+		return deployer.Container{}, false
+	}
+	current, ok := s.serving(ctx, w.Name, cs)
+	if !ok {
+		return deployer.Container{}, false
+	}
+	if image := current.Labels[labels.ManagedImage]; !strings.HasPrefix(image, w.Image+":") {
+		log.Info().Str(logkey.Image, image).Msg("labels name another image: its next push deploys it")
+		return deployer.Container{}, false
+	}
+	return current, true
 }
 
 // serving picks the container that serves the workload (deployer.Serving)
@@ -98,8 +104,9 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 		if s.queue.Busy(name) {
 			continue
 		}
-		if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "orphan"}); err != nil {
-			s.log.Error().Err(err).Str(logkey.Workload, name).Msg("orphan teardown not queued")
+		e := redisstore.InboxEntry{Kind: deployer.KindTeardown, Workload: name, Source: "orphan"}
+		if err := s.intake.Enqueue(ctx, e); err != nil {
+			s.log.Error().Err(err).Str(logkey.Workload, name).Msg("orphan teardown not stored")
 		}
 	}
 }
