@@ -51,7 +51,7 @@ type Intake struct {
 func New(cfg Config, store Store, declared Declared, submit func(deployer.Request) error, log zerolog.Logger) *Intake {
 	return &Intake{
 		cfg: cfg, store: store, declared: declared, log: log,
-		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries},
+		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries, TokenHosts: cfg.Hooks.TokenHosts, Allow: cfg.Images.Allows},
 		inbox:    newInbox(store, submit, cfg.Consumer, log),
 	}
 }

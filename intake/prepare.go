@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,16 +15,25 @@ import (
 	"github.com/tinyforge/tinyforge/registryapi"
 )
 
-// Prepare completes a request just before it deploys: it resolves the
-// digest when the trigger gave none (Docker Hub, Gitea, Quay, the API), so
-// deduplication and history work; a tag the registry does not have fails
-// here and touches nothing. It returns false when there is nothing to
+// Prepare completes a request just before it deploys. It checks
+// --allowed-images first, before any request is sent for the image. It
+// deploys a webhook's digest only when it is the tag's digest in the
+// registry (verifyDigest). It resolves the digest when the trigger gave
+// none (Docker Hub, Gitea, Quay, the API), so deduplication and history
+// work; a tag the registry does not have fails here and touches nothing. It returns false when there is nothing to
 // deploy; the outcome is then recorded. Whether the digest already serves
 // is the deployer's decision, which also weighs the runtime config and the
 // faces (a label change re-requests the serving digest on purpose).
 func (in *Intake) Prepare(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request) (deployer.Request, bool) {
 	tag := w.ResolveTag(req.Tag)
 	ref := w.Image + ":" + tag
+	if err := in.cfg.Images.Allows(ref); err != nil { // before any request for the image
+		in.RecordOutcome(ctx, w, req, ref, "", fmt.Sprintf("failed: workload %s (label %s.workloads.%s.image): %v", w.Name, labels.Root, w.Name, err))
+		return req, false
+	}
+	if req.Digest != "" && carriesDigest(req.Source) {
+		return in.verifyDigest(ctx, log, w, req, tag)
+	}
 	if req.Digest == "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		d, err := in.resolver.Digest(rctx, w.Image, tag)

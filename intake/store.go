@@ -31,4 +31,6 @@ type InboxStore interface {
 	ClaimDead(ctx context.Context, consumer string) ([]redisstore.InboxEntry, error)
 	ReadInbox(ctx context.Context, consumer string, n int64, block time.Duration) ([]redisstore.InboxEntry, error)
 	AckInbox(ctx context.Context, ids ...string) error
+	// AdmitPush keeps push order per workload (see redisstore.Store.AdmitPush).
+	AdmitPush(ctx context.Context, workload string, at time.Time, tag string) (bool, string, error)
 }
