@@ -122,7 +122,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 
 // intakeConfig is the part of the config the webhook intake reads.
 func intakeConfig(cfg Config) intake.Config {
-	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID}
+	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID,
+		Images: cfg.Images}
 }
 
 // runDeploy executes one queued request against the workload's current
