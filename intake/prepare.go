@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -16,7 +15,8 @@ import (
 )
 
 // Prepare completes a request just before it deploys. It checks
-// --allowed-images first, before any request is sent for the image. It
+// --allowed-images first and sends no request at all for an image outside
+// it (the deployer then refuses it, before the pull). It
 // deploys a webhook's digest only when it is the tag's digest in the
 // registry (verifyDigest). It resolves the digest when the trigger gave
 // none (Docker Hub, Gitea, Quay, the API), so deduplication and history
@@ -27,9 +27,11 @@ import (
 func (in *Intake) Prepare(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request) (deployer.Request, bool) {
 	tag := w.ResolveTag(req.Tag)
 	ref := w.Image + ":" + tag
-	if err := in.cfg.Images.Allows(ref); err != nil { // before any request for the image
-		in.RecordOutcome(ctx, w, req, ref, "", fmt.Sprintf("failed: workload %s (label %s.workloads.%s.image): %v", w.Name, labels.Root, w.Name, err))
-		return req, false
+	if err := in.cfg.Images.Allows(ref); err != nil {
+		// Not one request for an image outside the policy: the deployer
+		// refuses it before the pull and records the refusal as a deploy.
+		log.Debug().Err(err).Msg("digest not resolved: the image is not allowed")
+		return req, true
 	}
 	if req.Digest != "" && carriesDigest(req.Source) {
 		return in.verifyDigest(ctx, log, w, req, tag)
