@@ -23,6 +23,7 @@ func (h HTTPHealth) WaitHealthy(ctx context.Context, url string) error {
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Second}
 	}
+	client = probeClient(client)
 	interval := h.Interval
 	if interval <= 0 {
 		interval = 200 * time.Millisecond

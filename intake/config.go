@@ -1,6 +1,10 @@
 package intake
 
-import "time"
+import (
+	"time"
+
+	"github.com/tinyforge/tinyforge/policy"
+)
 
 // Webhook sources, as they appear in URLs (/v1/hooks/<source>), logs and
 // history records.
@@ -37,6 +41,9 @@ type HookConfig struct {
 	// InsecureRegistries are reached over plain HTTP to resolve digests
 	// (loopback registries always are).
 	InsecureRegistries []string
+	// TokenHosts may issue bearer tokens for registries other than their
+	// own host (a registry's token realm is otherwise refused there).
+	TokenHosts []string
 }
 
 // Config is what the intake is told by the composition root.
@@ -50,6 +57,9 @@ type Config struct {
 	Consumer string
 	// Observer is told every delivery outcome (nil: nobody).
 	Observer Observer
+	// Images is --allowed-images: checked before any request is sent to an
+	// image's registry (the deployer checks it again before the pull).
+	Images policy.Images
 }
 
 // Secret is the secret of one source: its own, else the shared one ("":

@@ -27,7 +27,6 @@ type inbox struct {
 	submit   func(deployer.Request) error
 	consumer string
 	log      zerolog.Logger
-	order    pushOrder
 
 	mu sync.Mutex
 	// unacked holds the ids of finished requests whose acknowledgement
@@ -38,8 +37,7 @@ type inbox struct {
 func newInbox(store Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
 	return &inbox{
 		store: store, events: store, submit: submit, consumer: consumer,
-		log:   log.With().Str(logkey.Component, "inbox").Logger(),
-		order: pushOrder{newest: map[string]pushMark{}},
+		log: log.With().Str(logkey.Component, "inbox").Logger(),
 	}
 }
 
@@ -172,7 +170,7 @@ func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) b
 			continue
 		}
 		if kind == deployer.KindDeliver { // only pushes have a registry's order to keep
-			if ok, newer := box.order.admit(e.Workload, e.Pushed, e.Tag); !ok {
+			if ok, newer := box.admit(ctx, e); !ok {
 				ev := deliveryEvent(time.Now().UTC(), e.Source, e.Delivery, "", e.Image+":"+e.Tag, e.Digest,
 					OutcomeIgnored+": stale: pushed before "+newer+", which was accepted already")
 				ev.Workload = e.Workload
@@ -240,34 +238,4 @@ func (box *inbox) ack(ctx context.Context, ids ...string) bool {
 		return false
 	}
 	return true
-}
-
-// pushOrder remembers, per workload, the newest push time accepted, so a
-// delivery that arrives late (registries do not guarantee order) cannot
-// take a workload back to an older tag.
-type pushOrder struct {
-	mu     sync.Mutex
-	newest map[string]pushMark
-}
-
-type pushMark struct {
-	at  time.Time
-	tag string
-}
-
-// admit reports whether a push of tag at time at may deploy workload: a
-// push without a time always may; one older than the newest admitted may
-// not, and the newer tag is returned. Equal times are admitted (registries
-// that report whole seconds), and arrival order decides between them.
-func (o *pushOrder) admit(workload string, at time.Time, tag string) (bool, string) {
-	if at.IsZero() {
-		return true, ""
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if prev, ok := o.newest[workload]; ok && at.Before(prev.at) {
-		return false, prev.tag
-	}
-	o.newest[workload] = pushMark{at: at, tag: tag}
-	return true, ""
 }

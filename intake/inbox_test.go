@@ -3,6 +3,7 @@ package intake
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -185,29 +186,40 @@ func TestNotReadyIs503(t *testing.T) {
 	}
 }
 
-func TestPushOrder(t *testing.T) {
-	t0 := time.Unix(1700000000, 0)
-	var o pushOrder
-	o.newest = map[string]pushMark{}
-	steps := []struct {
-		workload string
-		at       time.Time
-		tag      string
-		ok       bool
-		newer    string
-	}{
-		{"a", t0, "v1", true, ""},
-		{"a", t0.Add(time.Second), "v2", true, ""},
-		{"a", t0.Add(500 * time.Millisecond), "v1b", false, "v2"},
-		{"a", t0.Add(time.Second), "v2b", true, ""}, // same second: arrival order decides
-		{"a", time.Time{}, "manual", true, ""},      // no time: always
-		{"b", t0, "x", true, ""},                    // per workload
-		{"a", t0.Add(2 * time.Second), "v3", true, ""},
+// TestPushOrderSurvivesRestart: the newest push time is kept in Redis, so
+// a late delivery of an older push that reaches a restarted sidecar is
+// ignored as stale rather than deployed over the newer tag.
+func TestPushOrderSurvivesRestart(t *testing.T) {
+	f := newHookFixture(t, demo())
+	f.consume()
+	t0 := time.Now()
+	if status, _, raw := f.postDist(distPush("new", "v2", t0.Add(time.Second))); status != 202 {
+		t.Fatal(raw)
 	}
-	for i, s := range steps {
-		ok, newer := o.admit(s.workload, s.at, s.tag)
-		if ok != s.ok || newer != s.newer {
-			t.Errorf("step %d (%s %s): admit = %v %q, want %v %q", i, s.workload, s.tag, ok, newer, s.ok, s.newer)
+	f.waitDeployed(1)
+	f.stopConsumer()
+
+	// The sidecar restarts (same Redis, empty memory); v1, pushed before
+	// v2, arrives late.
+	g := &hookFixture{t: t, redis: f.redis, logs: &syncBuffer{}, started: make(chan deployer.Request, 10)}
+	g.newIntake(f.in.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
+	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
+	g.srv = httptest.NewServer(g.routes())
+	t.Cleanup(g.srv.Close)
+	g.consume()
+	if status, _, raw := g.postDist(distPush("old", "v1", t0)); status != 202 {
+		t.Fatal(raw)
+	}
+	eventually(t, "late push ignored after the restart", func() bool {
+		for _, ev := range g.history("demo") {
+			if strings.HasPrefix(ev.Outcome, "ignored: stale: pushed before v2") {
+				return true
+			}
 		}
+		return false
+	})
+	eventually(t, "every entry acknowledged", func() bool { return g.inboxLen() == 0 })
+	if got := g.deployedNow(); len(got) != 0 {
+		t.Fatalf("the restarted sidecar deployed %v, want nothing", tags(got))
 	}
 }

@@ -72,9 +72,12 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 		if id == "" {
 			id = delivery
 		}
-		batch := redisstore.Intake{}
-		if id != "" {
-			batch.DedupKey = source + ":" + id + ":" + p.Tag
+		batch := redisstore.Intake{DedupKey: dedupKey(source, id, p.Tag)}
+		if p.SignedKey != "" && p.SignedKey != id { // a replay under a new delivery id is still the same push
+			batch.AlsoKeys = []string{dedupKey(source, p.SignedKey, p.Tag)}
+			if batch.DedupKey == "" {
+				batch.DedupKey, batch.AlsoKeys = batch.AlsoKeys[0], nil
+			}
 		}
 		targets := []*labels.Workload{only}
 		if only == nil {
@@ -130,6 +133,15 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	}
 	httpapi.WriteJSON(w, http.StatusAccepted, reply)
 	return nil
+}
+
+// dedupKey identifies one push of tag by source under id ("" when there
+// is no id).
+func dedupKey(source, id, tag string) string {
+	if id == "" {
+		return ""
+	}
+	return source + ":" + id + ":" + tag
 }
 
 // skip is why a push does not deploy a workload ("" = any workload).

@@ -60,7 +60,7 @@ func New(cfg Config, store Store, declared Declared, submit func(deployer.Reques
 	}
 	return &Intake{
 		cfg: cfg, store: store, declared: declared, log: log,
-		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries},
+		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries, TokenHosts: cfg.Hooks.TokenHosts, Allow: cfg.Images.Allows},
 		inbox:    newInbox(store, submit, cfg.Consumer, log),
 	}
 }

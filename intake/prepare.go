@@ -14,16 +14,28 @@ import (
 	"github.com/tinyforge/tinyforge/registryapi"
 )
 
-// Prepare completes a request just before it deploys: it resolves the
-// digest when the trigger gave none (Docker Hub, Gitea, Quay, the API), so
-// deduplication and history work; a tag the registry does not have fails
-// here and touches nothing. It returns false when there is nothing to
+// Prepare completes a request just before it deploys. It checks
+// --allowed-images first and sends no request at all for an image outside
+// it (the deployer then refuses it, before the pull). It
+// deploys a webhook's digest only when it is the tag's digest in the
+// registry (verifyDigest). It resolves the digest when the trigger gave
+// none (Docker Hub, Gitea, Quay, the API), so deduplication and history
+// work; a tag the registry does not have fails here and touches nothing. It returns false when there is nothing to
 // deploy; the outcome is then recorded. Whether the digest already serves
 // is the deployer's decision, which also weighs the runtime config and the
 // faces (a label change re-requests the serving digest on purpose).
 func (in *Intake) Prepare(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request) (deployer.Request, bool) {
 	tag := w.ResolveTag(req.Tag)
 	ref := w.Image + ":" + tag
+	if err := in.cfg.Images.Allows(ref); err != nil {
+		// Not one request for an image outside the policy: the deployer
+		// refuses it before the pull and records the refusal as a deploy.
+		log.Debug().Err(err).Msg("digest not resolved: the image is not allowed")
+		return req, true
+	}
+	if req.Digest != "" && carriesDigest(req.Source) {
+		return in.verifyDigest(ctx, log, w, req, tag)
+	}
 	if req.Digest == "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		d, err := in.resolver.Digest(rctx, w.Image, tag)

@@ -35,4 +35,6 @@ type InboxStore interface {
 	// Enqueue appends an operation that is not a push (rollback, teardown,
 	// converge) and returns its id.
 	Enqueue(ctx context.Context, e redisstore.InboxEntry) (string, error)
+	// AdmitPush keeps push order per workload (see redisstore.Store.AdmitPush).
+	AdmitPush(ctx context.Context, workload string, at time.Time, tag string) (bool, string, error)
 }

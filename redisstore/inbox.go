@@ -46,6 +46,9 @@ type InboxEntry struct {
 type Intake struct {
 	// DedupKey identifies the push across redeliveries ("" = none known).
 	DedupKey string
+	// AlsoKeys identify it too (the hash of a signed body beside the
+	// delivery id): the push is a duplicate if any of its keys was seen.
+	AlsoKeys []string
 	Entries  []InboxEntry
 	// Accepted[i] goes to the history of Entries[i] when the push is new,
 	// Duplicate[i] when DedupKey was seen within the TTL.
@@ -59,14 +62,19 @@ type Intake struct {
 // stored twice.
 //
 // KEYS[1] inbox, KEYS[2] dedup key (ignored when ARGV[1] is "0"),
-// KEYS[2+i] history of entry i; ARGV[1] TTL in ms or "0", ARGV[2] history
-// length, then per entry: entry JSON, accepted event, duplicate event.
+// KEYS[2+i] history of entry i, then further dedup keys; ARGV[1] TTL in
+// ms or "0", ARGV[2] history length, then per entry: entry JSON, accepted
+// event, duplicate event.
 var acceptScript = redis.NewScript(`
+local n = (#ARGV - 2) / 3
 local fresh = true
 if ARGV[1] ~= '0' then
   fresh = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1])
+  for j = 3 + n, #KEYS do
+    if not redis.call('SET', KEYS[j], '1', 'NX', 'PX', ARGV[1]) then fresh = false end
+  end
 end
-for i = 1, (#ARGV - 2) / 3 do
+for i = 1, n do
   local at = 3 + (i - 1) * 3
   if fresh then
     redis.call('XADD', KEYS[1], '*', 'entry', ARGV[at])
@@ -119,6 +127,11 @@ func (s *Store) Accept(ctx context.Context, ttl time.Duration, intakes []Intake,
 				}
 				keys = append(keys, s.k.events(e.Workload))
 				args = append(args, entry, acc, dup)
+			}
+			if in.DedupKey != "" {
+				for _, k := range in.AlsoKeys {
+					keys = append(keys, s.k.delivery(k))
+				}
 			}
 			cmds[i] = acceptScript.Eval(ctx, p, keys, args...)
 		}

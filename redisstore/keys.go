@@ -47,6 +47,10 @@ func (k keys) inbox() string { return k.prefix + "inbox" }
 // delivery marks one delivery or event id as seen, with a TTL.
 func (k keys) delivery(id string) string { return k.prefix + "delivery:" + id }
 
+// pushOrder is a hash (at, tag) of the newest push time admitted for one
+// workload, with a TTL (pushorder.go).
+func (k keys) pushOrder(workload string) string { return k.prefix + "pushorder:" + workload }
+
 // globalEvents is the stream of deliveries that concern no workload
 // (ignored or rejected); "_" cannot start a workload name.
 func (k keys) globalEvents() string { return k.prefix + "events:_global" }

@@ -31,7 +31,7 @@ func (r *Resolver) authorize(ctx context.Context, host, path string, challenges 
 			if scope == "" {
 				scope = "repository:" + path + ":pull"
 			}
-			tok, err := r.token(ctx, params["realm"], params["service"], scope, user, pass, haveCreds)
+			tok, err := r.token(ctx, host, params["realm"], params["service"], scope, user, pass, haveCreds)
 			if err != nil {
 				return "", err
 			}
@@ -46,11 +46,15 @@ func (r *Resolver) authorize(ctx context.Context, host, path string, challenges 
 }
 
 // token fetches a token from realm, as the distribution token spec says:
-// GET realm?service=...&scope=..., Basic auth when there are credentials.
-func (r *Resolver) token(ctx context.Context, realm, service, scope, user, pass string, haveCreds bool) (string, error) {
+// GET realm?service=...&scope=..., Basic auth when there are credentials;
+// only from a realm checkRealm allows for the registry host.
+func (r *Resolver) token(ctx context.Context, host, realm, service, scope, user, pass string, haveCreds bool) (string, error) {
 	u, err := url.Parse(realm)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("token realm %q is not an http(s) URL", realm)
+	}
+	if err := r.checkRealm(host, u); err != nil {
+		return "", err
 	}
 	q := u.Query()
 	if service != "" {

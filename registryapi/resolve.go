@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge/imageref"
+	"github.com/tinyforge/tinyforge/internal/redirect"
 )
 
 // ErrNotFound is returned (wrapped) when the registry has no manifest for
@@ -45,9 +46,15 @@ type Resolver struct {
 	// PageSize is the n of tag list requests, the most tags a page may
 	// hold; 0 leaves it to the registry.
 	PageSize int
+	// Allow, when set, refuses an image (the operator's --allowed-images)
+	// before any request is sent for it.
+	Allow func(image string) error
+	// TokenHosts lists hosts, besides a registry's own, that may issue its
+	// bearer tokens (see checkRealm).
+	TokenHosts []string
 }
 
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
+var defaultClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: redirect.SameHost}
 
 // Digest returns the digest of the manifest that image:tag points at. The
 // image is a repository as Docker names it ("nginx", "ghcr.io/o/app",
@@ -61,6 +68,9 @@ func (r *Resolver) Digest(ctx context.Context, image, tag string) (string, error
 	}
 	if !imageref.ValidTag(tag) {
 		return "", fmt.Errorf("resolve %s:%s: tag %q is not valid: %s", image, tag, tag, imageref.TagRule)
+	}
+	if err := r.allow(image); err != nil {
+		return "", fmt.Errorf("resolve %s:%s: %w", image, tag, err)
 	}
 	host, path := ref.Host, ref.Path
 	url := r.baseURL(host) + "/v2/" + path + "/manifests/" + tag
@@ -168,9 +178,11 @@ func (r *Resolver) baseURL(host string) string {
 	return "https://" + imageref.APIHost(host)
 }
 
+// client is the configured client with redirect.SameHost: no answer may
+// lead a request (and its Authorization header) to another host.
 func (r *Resolver) client() *http.Client {
 	if r.Client != nil {
-		return r.Client
+		return redirect.Client(r.Client)
 	}
 	return defaultClient
 }

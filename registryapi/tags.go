@@ -38,6 +38,9 @@ func (r *Resolver) Tags(ctx context.Context, image string) ([]string, error) {
 	if ref.Tag != "" || ref.Digest != "" {
 		return nil, fmt.Errorf("list tags of %s: give the repository only, without tag or digest", image)
 	}
+	if err := r.allow(image); err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", image, err)
+	}
 	host, path := ref.Host, ref.Path
 	what := host + "/" + path
 	next := r.baseURL(host) + "/v2/" + path + "/tags/list"

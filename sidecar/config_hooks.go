@@ -17,12 +17,18 @@ func (e *envFlags) hookFlags(c *intake.HookConfig) {
 	e.secret(&c.DockerHubToken, "dockerhub-token", "", "token Docker Hub must put in the URL: /v1/hooks/dockerhub/<token> or ?token= (default: --webhook-token)")
 	e.secret(&c.QuayToken, "quay-token", "", "token Quay must put in the URL: /v1/hooks/quay/<token> or ?token= (default: --webhook-token)")
 	e.duration(&c.DedupTTL, "dedup-ttl", 24*time.Hour, "how long a delivery id is remembered to drop redeliveries")
-	var insecure string
+	var insecure, tokenHosts string
 	e.str(&insecure, "insecure-registries", "", "registry hosts reached over plain HTTP to resolve digests, comma-separated (loopback always is)")
+	e.str(&tokenHosts, "registry-token-hosts", "", "hosts (host or host:port) besides a registry's own that may issue its bearer tokens, comma-separated (auth.docker.io is built in for docker.io)")
 	e.after = append(e.after, func() error {
 		for _, h := range strings.Split(insecure, ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				c.InsecureRegistries = append(c.InsecureRegistries, h)
+			}
+		}
+		for _, h := range strings.Split(tokenHosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.TokenHosts = append(c.TokenHosts, h)
 			}
 		}
 		if c.DedupTTL <= 0 {

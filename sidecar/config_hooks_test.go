@@ -30,7 +30,8 @@ func TestHookConfig(t *testing.T) {
 	}
 
 	c, err := Parse([]string{"--github-secret-file", ghFile, "--quay-token", "q"}, env(
-		"TINYFORGE_WEBHOOK_TOKEN", "shared", "TINYFORGE_HARBOR_AUTH", "h", "TINYFORGE_INSECURE_REGISTRIES", "reg.lan:5000, other:80"))
+		"TINYFORGE_WEBHOOK_TOKEN", "shared", "TINYFORGE_HARBOR_AUTH", "h", "TINYFORGE_INSECURE_REGISTRIES", "reg.lan:5000, other:80",
+		"TINYFORGE_REGISTRY_TOKEN_HOSTS", "gitlab.example.com, sso.lan:8443"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,8 @@ func TestHookConfig(t *testing.T) {
 			t.Errorf("secret of %s = %q, want %q", source, got, want)
 		}
 	}
-	if c.Hooks.DedupTTL != 24*time.Hour || strings.Join(c.Hooks.InsecureRegistries, "|") != "reg.lan:5000|other:80" {
+	if c.Hooks.DedupTTL != 24*time.Hour || strings.Join(c.Hooks.InsecureRegistries, "|") != "reg.lan:5000|other:80" ||
+		strings.Join(c.Hooks.TokenHosts, "|") != "gitlab.example.com|sso.lan:8443" {
 		t.Errorf("hooks config %+v", c.Hooks)
 	}
 

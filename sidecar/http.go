@@ -19,10 +19,11 @@ func (s *Sidecar) validBearer(r *http.Request) bool {
 // routes is the sidecar's HTTP API: /healthz, /metrics (behind
 // --metrics-token when set), the intake's webhooks and deploy API, and the
 // management API behind --api-token. Every route is behind the
-// failed-authentication limiter.
+// failed-authentication limiter, and before it the masking of URL tokens:
+// nothing that logs may see a Docker Hub or Quay token.
 func (s *Sidecar) routes() http.Handler {
 	r := mux.NewRouter()
-	r.Use(httpapi.NewAuthLimiter(s.log, s.validBearer).Middleware)
+	r.Use(httpapi.HideURLToken, httpapi.NewAuthLimiter(s.log, s.validBearer).Middleware)
 	h := func(f httpapi.HandlerFunc) http.HandlerFunc { return httpapi.Handle(s.log, f) }
 	api := func(f httpapi.HandlerFunc) http.HandlerFunc {
 		return h(httpapi.RequireToken(s.cfg.APIToken, webhook.CheckBearer, f))

@@ -151,7 +151,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 
 // intakeConfig is the part of the config the webhook intake reads.
 func intakeConfig(cfg Config) intake.Config {
-	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID}
+	return intake.Config{Hooks: cfg.Hooks, WebhookToken: cfg.WebhookToken, APIToken: cfg.APIToken, Consumer: cfg.InstanceID,
+		Images: cfg.Images}
 }
 
 // intakeConfig is the intake's config with the sidecar's observer.

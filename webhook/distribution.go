@@ -53,7 +53,8 @@ type distributionEvent struct {
 
 // ParseDistribution reads a CNCF distribution notification (registry 2.x
 // and 3.x, and the registries built on it) and returns its tagged manifest
-// pushes in delivery order. Everything else is skipped: pulls, deletes,
+// pushes in delivery order; a push whose tag or digest breaks the grammar
+// fails the whole delivery, naming the field. Everything else is skipped: pulls, deletes,
 // blob pushes (one per layer), and untagged manifests (the per-platform
 // manifests of a multi-arch push). A body with no such event yields no
 // pushes and no error.
@@ -78,10 +79,16 @@ func ParseDistribution(contentType string, body []byte) ([]Push, error) {
 	}
 
 	var pushes []Push
-	for _, ev := range *env.Events {
+	for i, ev := range *env.Events {
 		t := ev.Target
 		if ev.Action != "push" || t.Tag == "" || t.Repository == "" || !manifestTypes[normalizeMediaType(t.MediaType)] {
 			continue
+		}
+		if err := checkTag("distribution events", fmt.Sprintf("events[%d].target.tag", i), t.Tag); err != nil {
+			return nil, err
+		}
+		if err := checkDigest("distribution events", fmt.Sprintf("events[%d].target.digest", i), t.Digest); err != nil {
+			return nil, err
 		}
 		pushes = append(pushes, Push{
 			Registry:   ev.Request.Host,

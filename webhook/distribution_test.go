@@ -74,8 +74,11 @@ func event(id, action, mediaType, repo, tag string) string {
 		tagField = `,"tag":"` + tag + `"`
 	}
 	return `{"id":"` + id + `","action":"` + action + `","target":{"mediaType":"` + mediaType +
-		`","digest":"sha256:` + id + `","repository":"` + repo + `"` + tagField + `},"request":{"host":"reg.example.com"}}`
+		`","digest":"` + digestOf(id) + `","repository":"` + repo + `"` + tagField + `},"request":{"host":"reg.example.com"}}`
 }
+
+// digestOf is a well-formed digest that ends in id.
+func digestOf(id string) string { return "sha256:" + strings.Repeat("0", 64-len(id)) + id }
 
 func body(events ...string) []byte { return []byte(`{"events":[` + strings.Join(events, ",") + `]}`) }
 
@@ -87,7 +90,7 @@ func TestParseDistributionVariants(t *testing.T) {
 		index    = "application/vnd.oci.image.index.v1+json"
 	)
 	push := func(id, mediaType, repo, tag string) Push {
-		return Push{Registry: "reg.example.com", Repository: repo, Tag: tag, Digest: "sha256:" + id, MediaType: mediaType, EventID: id}
+		return Push{Registry: "reg.example.com", Repository: repo, Tag: tag, Digest: digestOf(id), MediaType: mediaType, EventID: id}
 	}
 	tests := []struct {
 		name, contentType string

@@ -46,6 +46,9 @@ func ParseDockerHub(body []byte) ([]Push, error) {
 	if tag == "" || imageref.LooksLikeDigest(tag) {
 		return nil, ignored("docker hub push of %s without a tag", repo)
 	}
+	if err := checkTag("docker hub event", "push_data.tag", tag); err != nil {
+		return nil, err
+	}
 	var when time.Time
 	if s := ev.PushData.PushedAt; s > 0 && s < 1e12 { // beyond: not seconds
 		sec, frac := math.Modf(s)

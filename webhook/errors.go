@@ -7,8 +7,6 @@ import (
 	"mime"
 	"net/url"
 	"strings"
-
-	"github.com/tinyforge/tinyforge/imageref"
 )
 
 // ErrIgnored is returned, wrapped with the reason, for an authentic and
@@ -92,14 +90,4 @@ func decodeJSON(what string, body []byte, v any) error {
 		return fmt.Errorf("decode %s: %w", what, err)
 	}
 	return nil
-}
-
-// validDigest returns s when it is a well-formed content digest
-// ("sha256:<64 hex>"), else "": a digest the registry would not accept
-// would only defeat deduplication, so it is dropped and resolved later.
-func validDigest(s string) string {
-	if !imageref.ValidDigest(s) {
-		return ""
-	}
-	return s
 }

@@ -32,7 +32,8 @@ type giteaEvent struct {
 // container registry of a Gitea instance lives at its root. Versions that
 // are digests ("sha256:..."), the per-platform manifests of a multi-arch
 // push, are ErrIgnored like deletions and other package types. Gitea sends
-// no digest; the caller resolves it.
+// no digest; the caller resolves it. SignedKey is the hash of the JSON
+// payload, which is what the signature covers (a form body is re-encodable).
 func ParseGitea(event, contentType string, body []byte) ([]Push, error) {
 	switch event {
 	case GiteaEventPackage:
@@ -62,6 +63,9 @@ func ParseGitea(event, contentType string, body []byte) ([]Push, error) {
 	case imageref.LooksLikeDigest(p.Version):
 		return nil, ignored("digest-only version %s of %s (a platform manifest, not a tag)", p.Version, p.Name)
 	}
+	if err := checkTag("gitea package event", "package.version", p.Version); err != nil {
+		return nil, err
+	}
 	owner := p.Owner.Login
 	if owner == "" {
 		owner = p.Owner.UserName
@@ -78,5 +82,6 @@ func ParseGitea(event, contentType string, body []byte) ([]Push, error) {
 		Repository: owner + "/" + p.Name,
 		Tag:        p.Version,
 		Time:       parseTime(p.CreatedAt),
+		SignedKey:  signedKey(payload),
 	}}, nil
 }

@@ -49,7 +49,7 @@ type githubPackage struct {
 // updated in GHCR. Pings, other events, other package types and untagged
 // versions are ErrIgnored. The caller has verified X-Hub-Signature-256;
 // the delivery id (X-GitHub-Delivery) is the caller's to use: the body
-// has none.
+// has none. SignedKey is the hash of body, which the signature covers.
 func ParseGitHub(event, contentType string, body []byte) ([]Push, error) {
 	switch event {
 	case GitHubEventPackage, GitHubEventRegistryPackage:
@@ -95,9 +95,19 @@ func ParseGitHub(event, contentType string, body []byte) ([]Push, error) {
 		}
 		host, repo = "ghcr.io", pkg.Owner.Login+"/"+pkg.Name
 	}
-	dgst := validDigest(cm.Tag.Digest)
+	what := "github " + event + " event"
+	if err := checkTag(what, "package_version.container_metadata.tag.name", tag); err != nil {
+		return nil, err
+	}
+	if err := checkDigest(what, "package_version.container_metadata.tag.digest", cm.Tag.Digest); err != nil {
+		return nil, err
+	}
+	if err := checkDigest(what, "package_version.container_metadata.manifest.digest", cm.Manifest.Digest); err != nil {
+		return nil, err
+	}
+	dgst := cm.Tag.Digest
 	if dgst == "" {
-		dgst = validDigest(cm.Manifest.Digest)
+		dgst = cm.Manifest.Digest
 	}
 	when := parseTime(v.UpdatedAt)
 	if when.IsZero() {
@@ -110,6 +120,7 @@ func ParseGitHub(event, contentType string, body []byte) ([]Push, error) {
 		Digest:     dgst,
 		MediaType:  normalizeMediaType(cm.Manifest.MediaType),
 		Time:       when,
+		SignedKey:  signedKey(body),
 	}}, nil
 }
 

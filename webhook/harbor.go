@@ -106,9 +106,15 @@ func harborPushes(d *harborEventData, id string, when time.Time) ([]Push, error)
 		return nil, fmt.Errorf("decode harbor event: no repository.repo_full_name")
 	}
 	var pushes []Push
-	for _, r := range d.Resources {
+	for i, r := range d.Resources {
 		if r.Tag == "" || imageref.LooksLikeDigest(r.Tag) {
 			continue
+		}
+		if err := checkTag("harbor event", fmt.Sprintf("resources[%d].tag", i), r.Tag); err != nil {
+			return nil, err
+		}
+		if err := checkDigest("harbor event", fmt.Sprintf("resources[%d].digest", i), r.Digest); err != nil {
+			return nil, err
 		}
 		host, _, ok := imageref.SplitHost(r.ResourceURL)
 		if !ok {
@@ -118,7 +124,7 @@ func harborPushes(d *harborEventData, id string, when time.Time) ([]Push, error)
 			Registry:   host,
 			Repository: repo,
 			Tag:        r.Tag,
-			Digest:     validDigest(r.Digest),
+			Digest:     r.Digest,
 			EventID:    id,
 			Time:       when,
 		})

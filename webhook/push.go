@@ -24,6 +24,11 @@ type Push struct {
 	// at least once. Empty when the payload carries none; the sidecar then
 	// falls back to the delivery id of the request headers.
 	EventID string
+	// SignedKey is a hash of exactly the bytes the delivery's signature
+	// covers (GitHub, Gitea and Forgejo sign their bodies), "" for sources
+	// that sign nothing. A captured delivery replayed under a new delivery
+	// id keeps it, so the sidecar deduplicates on it as well.
+	SignedKey string
 	// Time is when the registry says the push happened, zero when the
 	// payload does not say. It orders pushes that arrive out of order.
 	Time time.Time

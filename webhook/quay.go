@@ -40,9 +40,12 @@ func ParseQuay(body []byte) ([]Push, error) {
 		return nil, err
 	}
 	var pushes []Push
-	for _, tag := range tags {
+	for i, tag := range tags {
 		if tag == "" || imageref.LooksLikeDigest(tag) {
 			continue
+		}
+		if err := checkTag("quay event", fmt.Sprintf("updated_tags[%d]", i), tag); err != nil {
+			return nil, err
 		}
 		pushes = append(pushes, Push{Registry: host, Repository: repo, Tag: tag})
 	}

@@ -20,7 +20,8 @@ const (
 	// it is answered 429.
 	AuthFailBurst    = 20
 	authFailInterval = 3 * time.Second
-	// authFailKeys bounds the number of remotes tracked at once.
+	// authFailKeys bounds the number of remotes tracked at once; beyond,
+	// the least recently used is forgotten.
 	authFailKeys = 10000
 )
 
@@ -34,11 +35,10 @@ const (
 type AuthLimiter struct {
 	every    rate.Limit
 	burst    int
-	maxKeys  int
 	valid    func(*http.Request) bool
 	log      zerolog.Logger
 	mu       sync.Mutex
-	failures map[string]*failBucket
+	failures *bucketLRU
 }
 
 type failBucket struct {
@@ -50,17 +50,17 @@ type failBucket struct {
 // carries a valid token (such a request is never limited).
 func NewAuthLimiter(log zerolog.Logger, valid func(*http.Request) bool) *AuthLimiter {
 	return &AuthLimiter{
-		every: rate.Every(authFailInterval), burst: AuthFailBurst, maxKeys: authFailKeys,
-		valid: valid, log: log, failures: map[string]*failBucket{},
+		every: rate.Every(authFailInterval), burst: AuthFailBurst,
+		valid: valid, log: log, failures: newBucketLRU(authFailKeys),
 	}
 }
 
 // Middleware wraps every route of the router.
 func (a *AuthLimiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		remote := remoteKey(r.RemoteAddr)
-		key := routeName(r) + " " + remote
-		if !a.valid(r) && a.spent(key, remote, r) {
+		remote, route := remoteKey(r.RemoteAddr), routeName(r)
+		key := route + " " + remote
+		if !a.valid(r) && a.spent(key, remote, route) {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(1/float64(a.every))), 1)))
 			w.Header().Set("Connection", "close")
 			WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed authentications from this address: retry later"})
@@ -75,11 +75,13 @@ func (a *AuthLimiter) Middleware(next http.Handler) http.Handler {
 }
 
 // spent reports whether key has no failed attempt left, logging the
-// first refusal of each run.
-func (a *AuthLimiter) spent(key, remote string, r *http.Request) bool {
+// first refusal of each run. The log names the route's template
+// (/v1/hooks/dockerhub/{token}), never the request's path, which may
+// carry a token.
+func (a *AuthLimiter) spent(key, remote, route string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	b := a.failures[key]
+	b := a.failures.get(key)
 	if b == nil {
 		return false
 	}
@@ -89,7 +91,7 @@ func (a *AuthLimiter) spent(key, remote string, r *http.Request) bool {
 	}
 	if !b.limited {
 		b.limited = true
-		a.log.Warn().Str("remote", remote).Str("path", r.URL.Path).
+		a.log.Warn().Str("remote", remote).Str("route", route).
 			Msg("too many failed authentications: answering 429 until the budget refills")
 	}
 	return true
@@ -99,28 +101,12 @@ func (a *AuthLimiter) spent(key, remote string, r *http.Request) bool {
 func (a *AuthLimiter) fail(key string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	b := a.failures[key]
+	b := a.failures.get(key)
 	if b == nil {
-		if len(a.failures) >= a.maxKeys {
-			a.forgetIdle()
-		}
 		b = &failBucket{lim: rate.NewLimiter(a.every, a.burst)}
-		a.failures[key] = b
+		a.failures.add(key, b)
 	}
 	b.lim.Allow()
-}
-
-// forgetIdle drops the buckets that have refilled; if every bucket is in
-// use, it drops them all rather than grow without bound.
-func (a *AuthLimiter) forgetIdle() {
-	for k, b := range a.failures {
-		if b.lim.Tokens() >= float64(a.burst) {
-			delete(a.failures, k)
-		}
-	}
-	if len(a.failures) >= a.maxKeys {
-		clear(a.failures)
-	}
 }
 
 // routeName is the matched route's path template, so that one remote's

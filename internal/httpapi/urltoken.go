@@ -18,9 +18,16 @@ func URLToken(r *http.Request) string {
 
 // HideURLToken moves the token of a token-in-URL webhook (path variable
 // "token", or the token query parameter) into the request context and
-// masks it in the URL, so no log line or error ever shows it.
+// masks it in the URL and RequestURI, so no log line or error ever shows
+// it. As the router's first middleware it runs before anything that could
+// log; a second pass (a route wrapped as well) keeps the token the first
+// one took.
 func HideURLToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, done := r.Context().Value(urlTokenKey{}).(string); done {
+			next.ServeHTTP(w, r)
+			return
+		}
 		tok, inPath := mux.Vars(r)["token"]
 		q := r.URL.Query()
 		if !inPath {
@@ -28,13 +35,19 @@ func HideURLToken(next http.Handler) http.Handler {
 		}
 		r = r.Clone(context.WithValue(r.Context(), urlTokenKey{}, tok))
 		if inPath {
-			r.URL.Path = strings.TrimSuffix(r.URL.Path, tok) + "xxxxx"
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, tok) + masked
 			r.URL.RawPath = ""
 		}
 		if q.Has("token") {
-			q.Set("token", "xxxxx")
+			q.Set("token", masked)
 			r.URL.RawQuery = q.Encode()
+		}
+		if inPath || q.Has("token") {
+			r.RequestURI = r.URL.RequestURI()
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// masked stands in for a token in URLs.
+const masked = "xxxxx"

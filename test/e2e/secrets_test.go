@@ -115,6 +115,7 @@ func TestNoSecretEscapes(t *testing.T) {
 		"registry token":   "tfreg" + randomHex(t, 12),
 		"secret env value": "tfenv" + randomHex(t, 12),
 		"broken env value": "tfbroken" + randomHex(t, 12),
+		"stale URL token":  "tfstale" + randomHex(t, 12),
 	}}
 	dir := t.TempDir()
 	for i, p := range []*string{&r.keyA, &r.keyB, &r.keyC} {
@@ -273,6 +274,33 @@ func (r *secretRun) badRequests() {
 	}
 	if code, _ := r.request("POST", "/v1/hooks/distribution", hook, ct, []byte(`{"events":[]}`)); code != 202 {
 		t.Errorf("valid delivery after the flood = %d, want 202", code)
+	}
+	r.urlTokenFlood()
+}
+
+// urlTokenFlood covers the tokens Docker Hub and Quay carry in the URL:
+// a real delivery with the webhook token in the path, then a flood with a
+// stale token (one a registry still sends after a rotation) in the path
+// and in the query, until the limiter answers 429 and logs it. Neither
+// token may reach the log (grep, at the end, checks).
+func (r *secretRun) urlTokenFlood() {
+	t := r.t
+	hub := []byte(`{"push_data":{"pushed_at":1749652311,"tag":"v1"},"repository":{"repo_name":"acme/elsewhere"}}`)
+	if code, body := r.request("POST", "/v1/hooks/dockerhub/"+r.secrets["webhook token"], "", "application/json", hub); code != 202 {
+		t.Errorf("docker hub delivery with the token in the path = %d %s, want 202", code, body)
+	}
+	stale := r.secrets["stale URL token"]
+	for _, path := range []string{"/v1/hooks/dockerhub/" + stale, "/v1/hooks/quay?token=" + stale} {
+		codes := map[int]int{}
+		for range 25 {
+			code, _ := r.request("POST", path, "", "application/json", hub)
+			codes[code]++
+		}
+		what := strings.Replace(path, stale, "<stale token>", 1)
+		t.Logf("bad input: 25 deliveries to %s -> %v", what, codes)
+		if codes[401] != 20 || codes[429] != 5 {
+			t.Errorf("%s: answers %v, want 20x401 then 5x429", what, codes)
+		}
 	}
 }
 

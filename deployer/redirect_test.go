@@ -1,0 +1,45 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHealthProbeStaysOnTheContainer: a health answer that redirects to
+// another host is not followed (that host gets nothing) and the probe
+// fails naming the redirect; a redirect on the container itself is fine.
+func TestHealthProbeStaysOnTheContainer(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/metadata", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/ready", http.StatusFound)
+		}
+	}))
+	defer app.Close()
+
+	for _, h := range []HTTPHealth{{Interval: 10 * time.Millisecond}, {Interval: 10 * time.Millisecond, Client: &http.Client{}}} {
+		if err := h.WaitHealthy(context.Background(), app.URL+"/here"); err != nil {
+			t.Fatalf("redirect on the same host: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		err := h.WaitHealthy(ctx, app.URL+"/away")
+		cancel()
+		if !errors.Is(err, ErrUnhealthy) || !strings.Contains(err.Error(), "redirect to another host refused") {
+			t.Fatalf("redirect to another host: %v, want unhealthy naming the refused redirect", err)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the other host got %d probes", n)
+	}
+}
