@@ -6,7 +6,7 @@ BIN       := bin/tinyforge
 FUZZTIME  ?= 10s
 TESTFLAGS ?=
 
-.PHONY: build test unit e2e fuzz bench demo vet clean image vulncheck
+.PHONY: build test unit e2e fuzz bench bench-deploy demo vet clean image vulncheck
 
 IMAGE       ?= tinyforge:dev
 IMAGE_CTX   ?= bin/image
@@ -62,6 +62,14 @@ vulncheck:
 bench:
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
 	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./intake/
+
+# Push to served, side by side with `docker run` and the stop-then-start
+# update, on this machine (see BENCHMARKS.md). A release build of the
+# sidecar (no race detector); BENCH_RUNS runs (5).
+BENCH_RUNS ?= 5
+bench-deploy: build
+	CI=true TINYFORGE_BENCH=1 TINYFORGE_BENCH_RUNS=$(BENCH_RUNS) TINYFORGE_BIN=$(BIN) \
+	  $(GO) test -count=1 -timeout 20m -v -run '^TestBenchDeploy$$' ./test/e2e/
 
 demo: build
 	scripts/demo.sh
