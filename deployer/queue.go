@@ -9,7 +9,9 @@ import (
 // Queue serialises deploys per workload and coalesces bursts: while a
 // deploy of W runs, newer requests for W replace each other, so a burst
 // ends on the newest request with at most two deploys. Different workloads
-// deploy concurrently.
+// deploy concurrently. A request that arrives while a deploy of its
+// workload runs also tells that deploy it is superseded (see Superseded),
+// so it ends its post-switch watch instead of making the newer one wait.
 type Queue struct {
 	run func(context.Context, Request)
 
@@ -24,6 +26,8 @@ type Queue struct {
 
 type slot struct {
 	pending *Request
+	running Request       // the request of the deploy running
+	newer   chan struct{} // of the deploy running; closed when a request arrives
 }
 
 // NewQueue returns a queue that executes each request with run.
@@ -40,7 +44,11 @@ func (q *Queue) Submit(r Request) error {
 		return ErrClosed
 	}
 	if s, busy := q.slots[r.Workload]; busy {
-		s.pending = &r // newest wins
+		s.pending = &r                                // newest wins
+		if s.newer != nil && !sameAsk(r, s.running) { // a redelivery supersedes nothing
+			close(s.newer)
+			s.newer = nil
+		}
 		return nil
 	}
 	s := &slot{pending: &r}
@@ -61,9 +69,16 @@ func (q *Queue) work(workload string, s *slot) {
 			q.mu.Unlock()
 			return
 		}
+		newer := make(chan struct{})
+		s.running, s.newer = *r, newer
 		q.mu.Unlock()
-		q.run(q.ctx, *r)
+		q.run(withSuperseded(q.ctx, newer), *r)
 	}
+}
+
+// sameAsk reports whether two requests ask for the same thing.
+func sameAsk(a, b Request) bool {
+	return a.Tag == b.Tag && a.Digest == b.Digest && a.Teardown == b.Teardown && a.Source == b.Source
 }
 
 // Busy reports whether a deploy of workload is running or queued.
