@@ -258,7 +258,9 @@ func TestAnotherSidecarsDrainIsTakenOverOnlyWhenOverdue(t *testing.T) {
 }
 
 func TestRetired(t *testing.T) {
-	c := func(id string, created int64) Container { return Container{ID: id, Name: id, Created: time.Unix(created, 0)} }
+	c := func(id string, created int64) Container {
+		return Container{ID: id, Name: id, Created: time.Unix(created, 0)}
+	}
 	all := []Container{c("a", 1), c("b", 2), c("k", 3), c("newer", 4)}
 	on := func(id string) []Route { return []Route{{ID: "r", Container: id}} }
 	ids := func(cs []Container) []string {
