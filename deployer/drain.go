@@ -2,7 +2,6 @@ package deployer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -160,26 +159,13 @@ func Retired(containers []Container, routes []Route, keepID string, keep int) []
 	return slices.DeleteFunc(Surplus(older, keepID, keep), func(c Container) bool { return routed[c.ID] })
 }
 
-// closeDrain forgets the removed containers and closes the journal, under
-// a short lease of the workload (the lock is free between deploys; while
-// one runs, it waits for it). A drain taken over after a crash before the
-// deploy recorded its outcome records it now.
+// closeDrain forgets the removed containers and closes the journal, with
+// no lease (Coordinator.Forget): the lock may be held by the next deploy,
+// in its watch, and the drain must not wait for it. A drain taken over
+// after a crash before the deploy recorded its outcome records it now.
 func (e *Engine) closeDrain(ctx context.Context, j Journal, gone []Instance, log zerolog.Logger) error {
-	wait := 20 * time.Millisecond
-	for {
-		err := e.withLease(ctx, j.Workload, func(ctx context.Context, l Lease) error {
-			return e.Coord.Commit(ctx, l, Writes{DeleteInstances: gone, CloseJournal: j.ID})
-		})
-		if !errors.Is(err, errSkipped) {
-			if err != nil {
-				return fmt.Errorf("close drain of deploy %s: %w", j.ID, err)
-			}
-			break
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(wait*2, time.Second)
+	if err := e.Coord.Forget(ctx, j.Workload, Writes{DeleteInstances: gone, CloseJournal: j.ID}); err != nil {
+		return fmt.Errorf("close drain of deploy %s: %w", j.ID, err)
 	}
 	if !j.Recorded {
 		ev := Event{

@@ -89,7 +89,8 @@ func (q *Queue) Busy(workload string) bool {
 	return ok
 }
 
-// Close stops taking requests, drops the queued ones and waits for the
+// Close stops taking requests, drops the queued ones, ends the post-switch
+// watch of a deploy in flight (as a newer request would) and waits for the
 // deploys in flight. After grace it cancels them: a cancelled deploy stops
 // at its next step and cleans up after itself, which is its safe point.
 func (q *Queue) Close(grace time.Duration) {
@@ -97,6 +98,10 @@ func (q *Queue) Close(grace time.Duration) {
 	q.closed = true
 	for _, s := range q.slots {
 		s.pending = nil
+		if s.newer != nil { // a deploy in its watch ends it, so shutdown does not wait for it
+			close(s.newer)
+			s.newer = nil
+		}
 	}
 	q.mu.Unlock()
 
