@@ -15,8 +15,9 @@ import (
 // post-switch watch: a push that arrives while the previous version is in
 // its watch is served long before that watch would have ended (the newer
 // request ends it, and the deploy is recorded as superseded, not failed),
-// the replaced containers still go after the drain, and a rollback goes
-// back to the superseded deploy's digest.
+// the replaced containers still go after the drain (the previous one stays
+// through the newest deploy's watch), and a rollback goes back to the
+// superseded deploy's digest.
 func TestPushDuringTheWatchIsServedAtOnce(t *testing.T) {
 	s := newStackServices(t, testsvc.Redis(t).URL)
 	p := s.launch(procOpts{args: []string{"--watch", "60s", "--drain", "1s"}})
@@ -39,8 +40,12 @@ func TestPushDuringTheWatchIsServedAtOnce(t *testing.T) {
 			t.Errorf("%s served %s after its delivery: it waited for the previous watch", tag, took)
 		}
 	}
-	// The replaced containers drain and go while v3 is still in its watch.
-	s.waitContainers(1)
+	// v1 drains and goes while v3 is in its watch; v2 stays up through that
+	// watch, unrouted, so a failure can switch straight back to it.
+	s.waitContainers(2)
+	if got := strings.Join(tags(s.workloadContainers(true)), ","); strings.Contains(got, "v1") {
+		t.Fatalf("containers %s: v1 not drained", got)
+	}
 
 	evs := s.deploys(p.url)
 	for _, tag := range []string{"v1", "v2"} {
@@ -58,9 +63,15 @@ func TestPushDuringTheWatchIsServedAtOnce(t *testing.T) {
 	asked := time.Now()
 	s.waitServed("v2", 30*time.Second)
 	t.Logf("rollback asked -> v2 served in %s, during v3's watch", time.Since(asked).Round(time.Millisecond))
-	s.waitContainers(1)
-	if cs := s.workloadContainers(true); cs[0].Labels[labels.ManagedDigest] != digests["v2"] {
-		t.Fatalf("container left: %v, want v2", tags(cs))
+	// The first v2 container drains and goes; v3 stays through the watch of
+	// the rolled-back v2 (a new container of v2's digest).
+	s.waitContainers(2)
+	byDigest := map[string]int{}
+	for _, c := range s.workloadContainers(true) {
+		byDigest[c.Labels[labels.ManagedDigest]]++
+	}
+	if byDigest[digests["v2"]] != 1 || byDigest[digests["v3"]] != 1 {
+		t.Fatalf("containers by digest %v, want one v2 (the rollback's) and v3", byDigest)
 	}
 }
 
