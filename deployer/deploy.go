@@ -193,11 +193,11 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 	switched := d.Now()
-	d.watched = "passed"
+	watched := "passed"
 	if err := d.watch(ctx); err != nil {
 		switch {
 		case errors.Is(err, errSuperseded):
-			d.watched = "superseded after " + d.Now().Sub(switched).Round(time.Millisecond).String()
+			watched = "superseded after " + d.Now().Sub(switched).Round(time.Millisecond).String()
 		case errors.Is(err, ErrWatchFailed):
 			d.switchBack(ctx)
 			res.RolledBack = d.rolledBack
@@ -207,8 +207,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	if d.Watch <= 0 {
-		d.watched = "off"
+		watched = "off"
 	}
+	d.watched = watched
 	// The deploy succeeded: it is recorded now, and the containers it
 	// replaced are retired in the background (see drain.go), so the next
 	// deploy of the workload never waits for them. The old container keeps
