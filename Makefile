@@ -68,7 +68,7 @@ bench:
 # sidecar (no race detector); BENCH_RUNS runs (5).
 BENCH_RUNS ?= 5
 bench-deploy: build
-	CI=true TINYFORGE_BENCH=1 TINYFORGE_BENCH_RUNS=$(BENCH_RUNS) TINYFORGE_BIN=$(BIN) \
+	CI=true TINYFORGE_BENCH=1 TINYFORGE_BENCH_RUNS=$(BENCH_RUNS) TINYFORGE_BIN=$(CURDIR)/$(BIN) \
 	  $(GO) test -count=1 -timeout 20m -v -run '^TestBenchDeploy$$' ./test/e2e/
 
 demo: build
