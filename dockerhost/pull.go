@@ -27,16 +27,16 @@ func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 	if err := h.Images.Allows(ref); err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
+	auth, err := h.registryAuth(ctx, creds, ref) // unreadable credentials fail even a cached ref
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
 	if c, ok := named.(reference.Canonical); ok {
 		// A digest names content: when the engine has it, pulling it again
 		// would only ask the registry what is already here.
 		if _, err := h.engine.ImageInspect(ctx, ref); err == nil {
 			return c.Digest().String(), nil
 		}
-	}
-	auth, err := h.registryAuth(ctx, creds, ref)
-	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
 	body, err := h.engine.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
