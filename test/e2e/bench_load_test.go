@@ -81,7 +81,7 @@ func (s *stack) getHost(client *http.Client, host, path string) (int, string, er
 	return resp.StatusCode, string(b), err
 }
 
-// observer polls the workload's public host every 5 ms and keeps every
+// observer polls the workload's public host every 10 ms and keeps every
 // change of the body it gets, with its time: when a version was first
 // served, through Caddy, as a user would see it.
 type observer struct {
@@ -119,7 +119,7 @@ func startObserver(s *stack) *observer {
 				o.mu.Unlock()
 				last = body
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	return o

@@ -77,13 +77,14 @@ type bench struct {
 	digests []string
 	ss      *stopStart
 
-	floors, first, backToBack, apart stats
-	stopStarts                       stats
-	cpuPerDeploy                     stats
-	rss                              []int64
-	sent, failed                     int64 // tinyforge, under load
-	ssSent, ssFailed                 int64 // stop-then-start, under load
-	phases                           map[string]stats
+	floors, loadedFloors     stats
+	first, backToBack, apart stats
+	stopStarts               stats
+	cpuPerDeploy             stats
+	rss                      []int64
+	sent, failed             int64 // tinyforge, under load
+	ssSent, ssFailed         int64 // stop-then-start, under load
+	phases                   map[string]stats
 }
 
 // push is one timed push of a run.
@@ -105,6 +106,8 @@ func (b *bench) run(r int) {
 	}
 	obs := startObserver(s)
 	load := startSteady(s, s.host, 100)
+	// The floor again, under the load the pushes see.
+	b.loadedFloors = append(b.loadedFloors, s.floor(s.repo+":"+b.tags[0], 100+r))
 	pushes := make([]*push, len(b.tags))
 	send := func(i int) {
 		p := &push{tag: b.tags[i], digest: b.digests[i], index: i, sent: time.Now()}
@@ -255,14 +258,20 @@ func (b *bench) report(runs int) {
 			float64(st.median())/float64(floor), float64(st.max())/float64(floor))
 	}
 	row("floor: docker run → first 200", b.floors)
+	row("floor under the pushes' load (100 req/s + the 10 ms observer)", b.loadedFloors)
 	row("tinyforge: first push → served", b.first)
 	row("tinyforge: push sent when the previous is served", b.backToBack)
 	row("tinyforge: pushes 1 s apart", b.apart)
 	row("tinyforge: every push", all)
 	row("stop-then-start → served", b.stopStarts)
 	w("")
-	w("targets: median ≤ 1.2 × floor + 0.3 s = %s (every push: %s, %s); max ≤ 1.5 × floor + 0.5 s = %s (every push: %s, %s)",
-		ms(targetMed), ms(all.median()), verdict(all.median() <= targetMed), ms(targetMax), ms(all.max()), verdict(all.max() <= targetMax))
+	w("targets (idle floor): median ≤ 1.2 × floor + 0.3 s = %s, max ≤ 1.5 × floor + 0.5 s = %s", ms(targetMed), ms(targetMax))
+	for _, c := range []struct {
+		name string
+		st   stats
+	}{{"first push", b.first}, {"push when the previous is served", b.backToBack}, {"pushes 1 s apart", b.apart}, {"every push", all}} {
+		w("- %s: median %s %s, max %s %s", c.name, ms(c.st.median()), verdict(c.st.median() <= targetMed), ms(c.st.max()), verdict(c.st.max() <= targetMax))
+	}
 	w("failed requests at 100 req/s: tinyforge %d of %d; stop-then-start %d of %d", b.failed, b.sent, b.ssFailed, b.ssSent)
 	w("sidecar CPU per deploy (incl. drains and idle loops): median %s, max %s (target < 50 ms)", ms(b.cpuPerDeploy.median()), ms(b.cpuPerDeploy.max()))
 	var rss []string
