@@ -6,7 +6,7 @@ BIN       := bin/tinyforge
 FUZZTIME  ?= 10s
 TESTFLAGS ?=
 
-.PHONY: build test unit e2e fuzz bench demo vet clean image vulncheck deps
+.PHONY: build test unit e2e fuzz bench bench-deploy demo vet clean image vulncheck deps
 
 # The version and commit `tinyforge version` prints, stamped at link time.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -84,7 +84,15 @@ bench:
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWebhookIngest' -benchmem ./...
 	$(GO) test -run '^$$' -bench '^BenchmarkWebhookIngest' -benchtime 20000x ./intake/
 
-demo: deps build
+# Push to served, side by side with `docker run` and the stop-then-start
+# update, on this machine (see BENCHMARKS.md). A release build of the
+# sidecar (no race detector); BENCH_RUNS runs (5).
+BENCH_RUNS ?= 5
+bench-deploy: build
+	CI=true TINYFORGE_BENCH=1 TINYFORGE_BENCH_RUNS=$(BENCH_RUNS) TINYFORGE_BIN=$(CURDIR)/$(BIN) \
+	  $(GO) test -count=1 -timeout 20m -v -run '^TestBenchDeploy$$' ./test/e2e/
+
+demo: build
 	scripts/demo.sh
 
 clean:

@@ -53,4 +53,10 @@ type Coordinator interface {
 	Commit(ctx context.Context, l Lease, w Writes) error
 	// Journals returns the journals of every deploy not yet finished.
 	Journals(ctx context.Context) ([]Journal, error)
+	// Forget applies w's DeleteInstances and CloseJournal without a fence,
+	// and refuses any other write: the records of containers that are gone
+	// and a journal whose work is done are facts no lease holder can
+	// contradict. The background drain uses it, so it never waits for the
+	// workload's lock (held by the next deploy meanwhile).
+	Forget(ctx context.Context, workload string, w Writes) error
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -115,6 +116,23 @@ func (c *LocalCoordinator) Commit(ctx context.Context, l Lease, w Writes) error 
 	}
 	if w.Journal != nil {
 		c.journals[w.Journal.ID] = *w.Journal
+	}
+	if w.CloseJournal != "" {
+		delete(c.journals, w.CloseJournal)
+	}
+	return nil
+}
+
+func (c *LocalCoordinator) Forget(ctx context.Context, _ string, w Writes) error {
+	if len(w.Instances)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
+		return errors.New("forget: only instance deletions and a journal close go unfenced")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, in := range w.DeleteInstances {
+		if err := c.store.DeleteInstance(ctx, in.ID); err != nil {
+			return err
+		}
 	}
 	if w.CloseJournal != "" {
 		delete(c.journals, w.CloseJournal)

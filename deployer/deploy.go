@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,8 +48,11 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if err != nil && !errors.Is(err, ErrFenced) && errors.Is(context.Cause(ctx), ErrLockLost) {
 		err = fmt.Errorf("%w: %w", ErrLockLost, err) // say why the step was cancelled
 	}
-	if !res.Noop {
+	if !res.Noop && !d.j.Recorded {
 		d.record(ctx, OutcomeDeployed, res, err)
+	}
+	if d.draining {
+		e.drain(d.j)
 	}
 	res.Epoch = lease.Epoch
 	return res, err
@@ -97,6 +101,8 @@ type deploy struct {
 	proxyDirty bool     // the proxy may point at inst although the store does not
 	rolledBack bool     // the watch failed and routes went back
 	restarts   int      // restart count of inst when it started
+	watched    string   // how the post-switch watch ended: passed, superseded after …, off
+	draining   bool     // the deploy succeeded and handed its drain to the background
 }
 
 // newDeploy is the deploy of w the lease (granted at locked) allows.
@@ -137,6 +143,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	if err := d.checkImage(); err != nil {
 		return res, err
 	}
+	// The network is made sure of while the journal and the pull run.
+	network := d.ensureNetwork(ctx)
+	defer func() { _ = network() }() // the goroutine ends with the deploy
 	if err := d.step(ctx, StepLocked, Writes{}); err != nil {
 		return res, err
 	}
@@ -164,7 +173,7 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 
-	if err := d.Docker.EnsureNetwork(ctx, d.network); err != nil {
+	if err := network(); err != nil {
 		return res, fmt.Errorf("network %s: %w", d.network, err)
 	}
 	if err := d.startNew(ctx, digest); err != nil {
@@ -184,25 +193,48 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 	switched := d.Now()
+	watched := "passed"
 	if err := d.watch(ctx); err != nil {
-		if errors.Is(err, ErrWatchFailed) {
+		switch {
+		case errors.Is(err, errSuperseded):
+			watched = "superseded after " + d.Now().Sub(switched).Round(time.Millisecond).String()
+		case errors.Is(err, ErrWatchFailed):
 			d.switchBack(ctx)
 			res.RolledBack = d.rolledBack
-		}
-		return res, err
-	}
-	// The old container keeps running, unrouted, for the drain period
-	// (which overlaps the watch), so requests in flight at the switch end.
-	if rest := d.Drain - d.Now().Sub(switched); rest > 0 && d.serving.ID != "" {
-		if err := sleep(ctx, rest); err != nil {
+			return res, err
+		default:
 			return res, err
 		}
 	}
+	if d.Watch <= 0 {
+		watched = "off"
+	}
+	d.watched = watched
+	// The deploy succeeded: it is recorded now, and the containers it
+	// replaced are retired in the background (see drain.go), so the next
+	// deploy of the workload never waits for them. The old container keeps
+	// running, unrouted, until the drain time after the switch, so
+	// requests in flight at the switch end; the journal keeps the work
+	// until it is done, across a crash.
+	d.j.RetireAt = switched.UTC()
+	if d.serving.ID != "" {
+		d.j.RetireAt = switched.Add(d.Drain).UTC()
+	}
+	d.record(ctx, OutcomeDeployed, res, nil)
+	d.j.Recorded = true
 	if err := d.step(ctx, StepWatched, Writes{}); err != nil {
 		return res, err
 	}
-	res.Removed, err = d.removeSurplus(ctx, d.lease, d.w.Name, d.inst.ID, d.w.Instances(), d.log)
-	return res, err
+	d.draining = true
+	return res, nil
+}
+
+// ensureNetwork starts EnsureNetwork of the deploy's network and returns
+// a function that waits for its answer (the same on every call).
+func (d *deploy) ensureNetwork(ctx context.Context) func() error {
+	done := make(chan error, 1)
+	go func() { done <- d.Docker.EnsureNetwork(ctx, d.network) }()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 // pull pulls what the deploy runs (see pullRef) with the workload's

@@ -99,6 +99,9 @@ type Config struct {
 // Engine runs deploys and reconcile passes.
 type Engine struct {
 	Config
+
+	drains   *drainer  // the background drains of successful deploys
+	released lockNotes // wakes this process's lock waiters on a release
 }
 
 // ErrNoCoordinator: Config.Coord is required. It is never guessed from
@@ -138,7 +141,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = time.Second
 	}
-	return &Engine{Config: cfg}, nil
+	return &Engine{Config: cfg, drains: newDrainer()}, nil
 }
 
 // Result describes one finished deploy.
@@ -149,7 +152,7 @@ type Result struct {
 	Container string
 	Image     string
 	Digest    string
-	Removed   []string // surplus containers removed
+	Removed   []string // surplus containers removed (by a recovery; a deploy's drain runs in the background)
 	Epoch     int64    // fencing epoch of the deploy's lease
 	// RolledBack: the new container failed its post-switch watch and the
 	// routes went back to the previous container.

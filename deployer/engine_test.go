@@ -90,7 +90,20 @@ func mustNew(t testing.TB, cfg Config) *Engine {
 
 func (f *fixture) deploy(t *testing.T, tag string) (Result, error) {
 	t.Helper()
-	return f.engine.Deploy(context.Background(), f.w, Request{Workload: "web", Tag: tag, Source: "test"})
+	res, err := f.engine.Deploy(context.Background(), f.w, Request{Workload: "web", Tag: tag, Source: "test"})
+	f.drained(f.engine)
+	return res, err
+}
+
+// drained waits until e's background drains are done: the deploy's
+// replaced containers are gone and its journal closed.
+func (f *fixture) drained(e *Engine) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.waitDrains(ctx); err != nil {
+		f.t.Fatalf("drains not finished: %v", err)
+	}
 }
 
 func (f *fixture) mustDeploy(t *testing.T, tag string) Result {
@@ -122,9 +135,6 @@ func TestDeploySwitchesEveryFaceAndRemovesTheOld(t *testing.T) {
 	want := map[string]string{"www.example.com": ip + ":8080", "api.example.com": ip + ":9090"}
 	if got := f.upstreams(); !equalMaps(got, want) {
 		t.Fatalf("routes = %v, want %v", got, want)
-	}
-	if len(v2.Removed) != 1 || !strings.Contains(v2.Removed[0], "-v1-") {
-		t.Fatalf("removed = %v, want the v1 container", v2.Removed)
 	}
 	if _, ok := f.store.instances[v1.Container]; ok {
 		t.Fatal("record of removed v1 container still in store")

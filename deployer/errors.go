@@ -24,6 +24,8 @@ var (
 	ErrLockLost = errors.New("deploy lock lost to a newer lease")
 	// ErrWatchFailed: the new container failed during the post-switch watch.
 	ErrWatchFailed = errors.New("post-switch watch failed")
+	// errSuperseded: a newer request ended the post-switch watch early.
+	errSuperseded = errors.New("post-switch watch superseded by a newer request")
 	// ErrNoRollback: the history holds no earlier successful image to go back to.
 	ErrNoRollback = errors.New("no earlier successful deploy to roll back to")
 )

@@ -21,7 +21,10 @@ const (
 	StepHealthy   = "healthy"   // new container passed its health check
 	StepSwitching = "switching" // proxy writes in progress (routes in the journal)
 	StepSwitched  = "switched"  // routes point at the new container
-	StepWatched   = "watched"   // post-switch watch passed; surplus removal next
+	// StepWatched: the post-switch watch passed (or a newer request ended
+	// it), the deploy is recorded, and the containers it replaced are
+	// retired in the background from RetireAt on (see drain.go).
+	StepWatched = "watched"
 )
 
 // stepOrder ranks the steps; an unknown step ranks 0 (before the switch).
@@ -52,6 +55,11 @@ type Journal struct {
 	Owner     string     `json:"owner,omitempty"`
 	Started   time.Time  `json:"started"`
 	Steps     []StepTime `json:"steps,omitempty"`
+	// RetireAt is when the containers the deploy replaced may be stopped:
+	// the switch plus the drain time (StepWatched on).
+	RetireAt time.Time `json:"retire_at,omitzero"`
+	// Recorded: the deploy's outcome is in the history already.
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // StepTime is when a deploy reached a step, and how long the step took.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
@@ -22,6 +23,7 @@ const (
 func (e *Engine) lock(ctx context.Context, workload string) (Lease, error) {
 	logged := false
 	for {
+		released := e.released.wait() // taken before trying, so no release is missed
 		l, ok, err := e.Coord.TryLock(ctx, workload, e.Owner, e.LockTTL)
 		if err != nil {
 			return Lease{}, fmt.Errorf("lock %s: %w", workload, err)
@@ -33,11 +35,13 @@ func (e *Engine) lock(ctx context.Context, workload string) (Lease, error) {
 			e.Log.Info().Str(logkey.Workload, workload).Msg("deploy lock busy: waiting for the deploy in progress")
 			logged = true
 		}
-		// Jitter keeps waiting sidecars from polling in step.
+		// Jitter keeps waiting sidecars from polling in step; a release in
+		// this process wakes the waiter at once.
 		wait := e.LockPoll/2 + rand.N(e.LockPoll)
 		select {
 		case <-ctx.Done():
 			return Lease{}, fmt.Errorf("lock %s: %w", workload, context.Cause(ctx))
+		case <-released:
 		case <-time.After(wait):
 		}
 	}
@@ -82,6 +86,34 @@ func (e *Engine) keepLease(ctx context.Context, l Lease) (context.Context, func(
 		if err := e.Coord.Unlock(uctx, l); err != nil {
 			e.Log.Warn().Err(err).Str(logkey.Workload, l.Workload).Msg("release deploy lock (it expires by itself)")
 		}
+		e.released.notify()
 		cancel(nil)
+	}
+}
+
+// lockNotes wakes every lock waiter of this process when a lease of this
+// process is released, so a deploy queued behind a local one starts at
+// once instead of at its next poll. Waiters on another sidecar still poll.
+type lockNotes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next release.
+func (n *lockNotes) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *lockNotes) notify() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
 	}
 }

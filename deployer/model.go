@@ -102,6 +102,12 @@ type Event struct {
 	// serving the new container: verified through the proxy when the
 	// plugin can (a Verifier), else until the proxy accepted the routes.
 	Switched time.Duration `json:"switched,omitempty"`
+	// Watch says how the post-switch watch of a successful deploy ended:
+	// "passed", "off" (disabled), or "superseded after <d>" when a newer
+	// request ended it early. A superseded deploy switched, committed and
+	// served without a failure being seen: it stays "deployed" and a
+	// rollback target.
+	Watch string `json:"watch,omitempty"`
 	// Delivery and Workload are set on the records of webhook deliveries
 	// (accepted, duplicate, ignored, rejected), which carry no Deploy id.
 	Delivery string `json:"delivery,omitempty"`

@@ -10,7 +10,10 @@ import (
 // them still run: per workload it keeps an ordered list of pending
 // operations, which enqueue maintains (bursts of deliveries coalesce to
 // the newest, a rollback or teardown is never replaced). Different
-// workloads run concurrently.
+// workloads run concurrently. A request that arrives while an operation
+// of its workload runs also tells that operation it is superseded (see
+// Superseded), so a deploy ends its post-switch watch instead of making
+// the newer one wait.
 type Queue struct {
 	run func(context.Context, Request)
 
@@ -26,6 +29,8 @@ type Queue struct {
 // slot is a workload with an operation running; pending wait behind it.
 type slot struct {
 	pending []Request
+	running Request       // the request of the operation running
+	newer   chan struct{} // of the operation running; closed when a request arrives
 }
 
 // NewQueue returns a queue that executes each request with run.
@@ -43,6 +48,10 @@ func (q *Queue) Submit(r Request) error {
 	}
 	if s, busy := q.slots[r.Workload]; busy {
 		s.pending = enqueue(s.pending, r)
+		if s.newer != nil && !sameAsk(r, s.running) { // a redelivery supersedes nothing
+			close(s.newer)
+			s.newer = nil
+		}
 		return nil
 	}
 	s := &slot{pending: enqueue(nil, r)}
@@ -63,9 +72,16 @@ func (q *Queue) work(workload string, s *slot) {
 		}
 		r := s.pending[0]
 		s.pending = s.pending[1:]
+		newer := make(chan struct{})
+		s.running, s.newer = r, newer
 		q.mu.Unlock()
-		q.run(q.ctx, r)
+		q.run(withSuperseded(q.ctx, newer), r)
 	}
+}
+
+// sameAsk reports whether two requests ask for the same thing.
+func sameAsk(a, b Request) bool {
+	return a.kind() == b.kind() && a.Tag == b.Tag && a.Digest == b.Digest && a.Source == b.Source
 }
 
 // Busy reports whether an operation of workload is running or queued.
@@ -77,14 +93,20 @@ func (q *Queue) Busy(workload string) bool {
 }
 
 // Close stops taking requests, drops the queued ones (their inbox
-// entries stay for the next start) and waits for the operations in
-// flight. After grace it cancels them: a cancelled deploy stops at its
-// next step and cleans up after itself, which is its safe point.
+// entries stay for the next start), ends the post-switch watch of a
+// deploy in flight (as a newer request would) and waits for the
+// operations in flight. After grace it cancels them: a cancelled deploy
+// stops at its next step and cleans up after itself, which is its safe
+// point.
 func (q *Queue) Close(grace time.Duration) {
 	q.mu.Lock()
 	q.closed = true
 	for _, s := range q.slots {
 		s.pending = nil
+		if s.newer != nil { // a deploy in its watch ends it, so shutdown does not wait for it
+			close(s.newer)
+			s.newer = nil
+		}
 	}
 	q.mu.Unlock()
 

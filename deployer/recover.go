@@ -300,15 +300,22 @@ func (e *Engine) withPorts(ctx context.Context, c Container) Container {
 
 // recoverOpen finishes or undoes the unfinished deploys of workload under
 // lease l, so a deploy that takes the lock after a crash starts from a
-// settled state instead of building on a half-done one. It costs one
+// settled state instead of building on a half-done one. Drains of earlier
+// deploys are no such thing: they run in the background (adopted when no
+// one here works on them) and never hold up the deploy. It costs one
 // journal read, and Docker calls only when there is something to recover.
 func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) error {
 	js, err := e.Coord.Journals(ctx)
 	if err != nil {
 		return err
 	}
+	var drains []Journal
 	for _, j := range js {
 		if j.Workload != workload {
+			continue
+		}
+		if j.Step == StepWatched { // a drain, not an interrupted deploy
+			drains = append(drains, j)
 			continue
 		}
 		cs, err := e.Containers(ctx, workload)
@@ -323,6 +330,7 @@ func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) erro
 			return err
 		}
 	}
+	e.adopt(drains)
 	return nil
 }
 

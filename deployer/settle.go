@@ -17,9 +17,10 @@ import (
 //     Recover).
 //   - Any other failed deploy removes the container it created, never one
 //     the store routes to. A converge created none, and removes nothing.
-//   - Then the journal is closed, unless the lease was superseded: the
+//   - Then the journal is closed, unless the lease was superseded (the
 //     newer lease holder owns it now, and this deploy's writes would be
-//     refused.
+//     refused) or the deploy succeeded: its journal then holds the drain
+//     of the containers it replaced, until the drain closes it.
 //
 // It runs even when ctx was cancelled.
 func (d *deploy) settle(ctx context.Context, err error) {
@@ -39,8 +40,8 @@ func (d *deploy) settle(ctx context.Context, err error) {
 			w.DeleteInstances = []Instance{d.inst}
 		}
 	}
-	if fenced || d.j.Step == "" {
-		return
+	if fenced || d.j.Step == "" || (err == nil && d.j.Step == StepWatched) {
+		return // a successful deploy's journal stays open for its drain
 	}
 	if err := d.Coord.Commit(ctx, d.lease, w); err != nil {
 		d.log.Error().Err(err).Msg("close journal (recovery will)")
@@ -104,6 +105,7 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 
 		Switched: d.switched,
 		Received: d.req.Received,
+		Watch:    d.watched,
 	}
 	logEv := d.log.Info()
 	switch {

@@ -37,6 +37,9 @@ type WorkloadPlan struct {
 	// Recover lists unfinished deploys; when any exist, the pass recovers
 	// them and leaves everything else to the next pass.
 	Recover []Journal
+	// Drains lists drains of successful deploys (journals at StepWatched):
+	// they run in the background and hold up nothing (see drain.go).
+	Drains  []Journal
 	Update  []Instance // records to write: drifted ones and adopted ones
 	Adopted int        // how many of Update are adoptions
 	Reroute []Route    // routes re-pointed at their container's current address
@@ -76,15 +79,19 @@ func PlanSync(instances []Instance, routes []Route, journals []Journal, containe
 		names[r.Workload] = true
 		rs[r.Workload] = append(rs[r.Workload], r)
 	}
-	js := map[string][]Journal{}
+	js, drains := map[string][]Journal{}, map[string][]Journal{}
 	for _, j := range journals {
 		names[j.Workload] = true
+		if j.Step == StepWatched {
+			drains[j.Workload] = append(drains[j.Workload], j)
+			continue
+		}
 		js[j.Workload] = append(js[j.Workload], j)
 	}
 
 	var plans []WorkloadPlan
 	for _, w := range slices.Sorted(maps.Keys(names)) {
-		p := WorkloadPlan{Workload: w, Containers: cs[w], Routes: rs[w], Recover: js[w]}
+		p := WorkloadPlan{Workload: w, Containers: cs[w], Routes: rs[w], Recover: js[w], Drains: drains[w]}
 		if len(p.Recover) > 0 {
 			plans = append(plans, p)
 			continue
@@ -112,7 +119,7 @@ func PlanSync(instances []Instance, routes []Route, journals []Journal, containe
 			}
 		}
 		p.NeedRoutes = declared[w] && len(rs[w]) == 0 && slices.ContainsFunc(cs[w], func(c Container) bool { return c.Running })
-		if !p.empty() {
+		if !p.empty() || len(p.Drains) > 0 {
 			plans = append(plans, p)
 		}
 	}
@@ -154,6 +161,10 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	}
 	var errs []error
 	for _, p := range PlanSync(instances, routes, journals, containers, e.Network, e.UpstreamByName, e.PublishHost, declared) {
+		e.adopt(p.Drains)
+		if p.empty() {
+			continue
+		}
 		err := e.withLease(ctx, p.Workload, func(ctx context.Context, l Lease) error {
 			return e.apply(ctx, l, p, workloads[p.Workload], &rep)
 		})

@@ -23,7 +23,9 @@ const unhealthyProbes = 3
 // Docker's die/oom/restart/unhealthy events, its state, restart count and
 // health on every WatchInterval, and the workload's health path. The old
 // container is still running meanwhile, so a failure (ErrWatchFailed) can
-// switch the routes straight back to it.
+// switch the routes straight back to it. A newer request for the workload
+// ends the watch early with errSuperseded (see Superseded): the version
+// it asks for replaces this one anyway, and must not wait for its watch.
 func (d *deploy) watch(ctx context.Context) error {
 	if d.Watch <= 0 {
 		return nil
@@ -43,9 +45,12 @@ func (d *deploy) watch(ctx context.Context) error {
 	}
 	tick := time.NewTicker(d.WatchInterval)
 	defer tick.Stop()
+	newer := Superseded(ctx)
 	failed := 0
 	for {
 		select {
+		case <-newer:
+			return errSuperseded
 		case <-wctx.Done():
 			if ctx.Err() != nil {
 				return context.Cause(ctx)

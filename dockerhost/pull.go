@@ -17,7 +17,8 @@ import (
 // manifest digest it resolved to in ref's repository ("" when the engine
 // records none). The engine answers 200
 // before the pull is done and reports failures inside the progress stream,
-// so the whole stream is read and any error in it fails the pull.
+// so the whole stream is read and any error in it fails the pull. A ref
+// by digest that the engine already has is not pulled again.
 func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
@@ -26,9 +27,16 @@ func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 	if err := h.Images.Allows(ref); err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	auth, err := h.registryAuth(ctx, creds, ref)
+	auth, err := h.registryAuth(ctx, creds, ref) // unreadable credentials fail even a cached ref
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	if c, ok := named.(reference.Canonical); ok {
+		// A digest names content: when the engine has it, pulling it again
+		// would only ask the registry what is already here.
+		if _, err := h.engine.ImageInspect(ctx, ref); err == nil {
+			return c.Digest().String(), nil
+		}
 	}
 	body, err := h.engine.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
 
 	"github.com/tinyforge/tinyforge/policy"
 )
@@ -103,11 +105,38 @@ func TestCheckHostConfig(t *testing.T) {
 	}
 }
 
-// pullEngine records pulls; any other engine call panics (nil interface).
+// pullEngine records pulls and has the images of local; any other engine
+// call panics (nil interface).
 type pullEngine struct {
 	Engine
 	pulls []string
 	auths []string
+	local map[string]bool
+}
+
+func (e *pullEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	if e.local[ref] {
+		return image.InspectResponse{ID: "sha256:local"}, nil
+	}
+	return image.InspectResponse{}, cerrdefs.ErrNotFound
+}
+
+// TestPullSkipsADigestTheEngineHas: a ref by digest already present is
+// not pulled again (the registry would only confirm it); a tag always is.
+func TestPullSkipsADigestTheEngineHas(t *testing.T) {
+	ref := "ghcr.io/acme/web@sha256:" + strings.Repeat("b", 64)
+	eng := &pullEngine{local: map[string]bool{ref: true, "ghcr.io/acme/web:v1": true}}
+	h := New(eng)
+	if d, err := h.Pull(context.Background(), ref, ""); err != nil || d != "sha256:"+strings.Repeat("b", 64) {
+		t.Fatalf("Pull of a local digest = %q, %v", d, err)
+	}
+	if len(eng.pulls) != 0 {
+		t.Fatalf("the engine was asked to pull %v", eng.pulls)
+	}
+	_, _ = h.Pull(context.Background(), "ghcr.io/acme/web:v1", "")
+	if len(eng.pulls) != 1 {
+		t.Fatalf("pulls %v, want a tag pulled even when present (it may have moved)", eng.pulls)
+	}
 }
 
 func (e *pullEngine) ImagePull(_ context.Context, ref string, o image.PullOptions) (io.ReadCloser, error) {

@@ -67,6 +67,15 @@ var commitScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
+` + applyOps)
+
+// forgetScript is commitScript without the fence check (KEYS[1] and
+// ARGV[1] are unused): see Forget.
+var forgetScript = redis.NewScript(applyOps)
+
+// applyOps applies the ops of a commit: KEYS[1] and ARGV[1] belong to the
+// fence check.
+const applyOps = `
 local k = 2
 for i = 2, #ARGV, 3 do
   local op, id, val = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -85,7 +94,7 @@ for i = 2, #ARGV, 3 do
   end
 end
 return 1
-`)
+`
 
 // TryLock grants workload's deploy lock for ttl if it is free.
 func (s *Store) TryLock(ctx context.Context, workload, owner string, ttl time.Duration) (deployer.Lease, bool, error) {
@@ -130,8 +139,33 @@ func (s *Store) Unlock(ctx context.Context, l deployer.Lease) error {
 // workload; otherwise nothing is written and the error wraps
 // deployer.ErrFenced.
 func (s *Store) Commit(ctx context.Context, l deployer.Lease, w deployer.Writes) error {
-	keys := []string{s.k.fence(l.Workload)}
-	args := []any{deployer.FenceOf(l)}
+	ok, err := s.apply(ctx, commitScript, l.Workload, deployer.FenceOf(l), w)
+	if err != nil {
+		return fmt.Errorf("commit for %s: %w", l.Workload, err)
+	}
+	if !ok {
+		return fmt.Errorf("commit for %s (epoch %d): %w", l.Workload, l.Epoch, deployer.ErrFenced)
+	}
+	return nil
+}
+
+// Forget deletes instance records and closes a journal without a fence
+// (see deployer.Coordinator); any other write in w is refused.
+func (s *Store) Forget(ctx context.Context, workload string, w deployer.Writes) error {
+	if len(w.Instances)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
+		return fmt.Errorf("forget for %s: only instance deletions and a journal close go unfenced", workload)
+	}
+	if _, err := s.apply(ctx, forgetScript, workload, "", w); err != nil {
+		return fmt.Errorf("forget for %s: %w", workload, err)
+	}
+	return nil
+}
+
+// apply runs script over w's writes, with fence as the value the fence
+// key must hold (forgetScript ignores both); ok is the script's verdict.
+func (s *Store) apply(ctx context.Context, script *redis.Script, workload, fence string, w deployer.Writes) (bool, error) {
+	keys := []string{s.k.fence(workload)}
+	args := []any{fence}
 	add := func(op, hash, set, id string, v any) error {
 		val := ""
 		if v != nil {
@@ -154,7 +188,7 @@ func (s *Store) Commit(ctx context.Context, l deployer.Lease, w deployer.Writes)
 	}
 	for _, in := range w.Instances {
 		if in.ID == "" || in.Workload == "" {
-			return fmt.Errorf("commit: instance %q: id and workload are required", in.ID)
+			return false, fmt.Errorf("instance %q: id and workload are required", in.ID)
 		}
 		err = errors.Join(err, add("put", s.k.instances(), s.k.workloadInstances(in.Workload), in.ID, in))
 	}
@@ -163,7 +197,7 @@ func (s *Store) Commit(ctx context.Context, l deployer.Lease, w deployer.Writes)
 	}
 	for _, r := range w.Routes {
 		if r.ID == "" || r.Workload == "" {
-			return fmt.Errorf("commit: route %q: id and workload are required", r.ID)
+			return false, fmt.Errorf("route %q: id and workload are required", r.ID)
 		}
 		err = errors.Join(err, add("put", s.k.routes(), s.k.workloadRoutes(r.Workload), r.ID, r))
 	}
@@ -174,16 +208,10 @@ func (s *Store) Commit(ctx context.Context, l deployer.Lease, w deployer.Writes)
 		err = errors.Join(err, add("hdel", s.k.journals(), "", w.CloseJournal, nil))
 	}
 	if err != nil {
-		return fmt.Errorf("commit for %s: %w", l.Workload, err)
+		return false, err
 	}
-	ok, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
-	if err != nil {
-		return fmt.Errorf("commit for %s: %w", l.Workload, err)
-	}
-	if ok == 0 {
-		return fmt.Errorf("commit for %s (epoch %d): %w", l.Workload, l.Epoch, deployer.ErrFenced)
-	}
-	return nil
+	n, err := script.Run(ctx, s.rdb, keys, args...).Int()
+	return n == 1, err
 }
 
 // addDelete queues the deletion of hash[id] and its index entry; without

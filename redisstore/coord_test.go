@@ -204,3 +204,34 @@ func BenchmarkLockCycle(b *testing.B) {
 		}
 	}
 }
+
+// TestForgetNeedsNoLease: a drain forgets the records of the containers it
+// removed and closes its journal while another lease holds the lock, and
+// nothing else can be written that way.
+func TestForgetNeedsNoLease(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, testsvc.Redis(t), "")
+	a, _, err := s.TryLock(ctx, "web", "a", time.Minute)
+	must(t, err)
+	must(t, s.Commit(ctx, a, deployer.Writes{
+		Instances: []deployer.Instance{inst("old", "web", t0), inst("new", "web", t0)},
+		Journal:   &deployer.Journal{ID: "d1", Workload: "web", Step: deployer.StepWatched},
+	}))
+	must(t, s.Unlock(ctx, a))
+	b, _, err := s.TryLock(ctx, "web", "b", time.Minute) // the next deploy holds the lock
+	must(t, err)
+
+	must(t, s.Forget(ctx, "web", deployer.Writes{DeleteInstances: []deployer.Instance{{ID: "old", Workload: "web"}}, CloseJournal: "d1"}))
+	ins, err := s.Instances(ctx, "web")
+	must(t, err)
+	if len(ins) != 1 || ins[0].ID != "new" {
+		t.Fatalf("instances after Forget = %+v, want only new", ins)
+	}
+	if js, err := s.Journals(ctx); err != nil || len(js) != 0 {
+		t.Fatalf("journals after Forget = %+v, %v", js, err)
+	}
+	if err := s.Forget(ctx, "web", deployer.Writes{Routes: []deployer.Route{route("r1", "web")}}); err == nil {
+		t.Fatal("Forget wrote a route without a lease")
+	}
+	must(t, s.Commit(ctx, b, deployer.Writes{})) // the lock holder's lease is untouched
+}

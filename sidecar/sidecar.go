@@ -254,6 +254,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutCtx)
 	s.queue.Close(s.cfg.ShutdownGrace)
+	s.engine.Close() // drains cut short keep their journals; the next start finishes them
 	stopLoops()
 	wg.Wait()
 	s.notifier.Close()

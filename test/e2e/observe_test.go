@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -40,14 +39,14 @@ func TestMetricsAndNotificationsAfterRealDeploys(t *testing.T) {
 
 	// v1: succeeded. The sidecar's CPU over it is logged next to its idle
 	// CPU over as long (reconcile every second, events watches).
-	idle0 := procCPU(t, p)
+	idle0 := sidecarCPU(t, p)
 	time.Sleep(5 * time.Second)
-	idle := procCPU(t, p) - idle0
-	cpu0, at0 := procCPU(t, p), time.Now()
+	idle := sidecarCPU(t, p) - idle0
+	cpu0, at0 := sidecarCPU(t, p), time.Now()
 	s.push("v1")
 	s.waitServed("v1", 60*time.Second)
 	rcv.wait(t, 1, 30*time.Second)
-	cpu, took := procCPU(t, p)-cpu0, time.Since(at0)
+	cpu, took := sidecarCPU(t, p)-cpu0, time.Since(at0)
 	t.Logf("sidecar CPU (race build) over the v1 deploy, push to notified: %s in %s; idle: %s per 5s",
 		cpu, took.Round(time.Millisecond), idle)
 
@@ -298,19 +297,15 @@ func promtool(t *testing.T, body string) {
 	}
 }
 
-// procCPU is the CPU time (user + system) the sidecar process used so
-// far, from /proc/<pid>/stat (in clock ticks of 10 ms).
-func procCPU(t *testing.T, p *sidecarProc) time.Duration {
+// sidecarCPU is the CPU time the sidecar process has used so far.
+func sidecarCPU(t *testing.T, p *sidecarProc) time.Duration {
 	t.Helper()
 	p.mu.Lock()
 	pid := p.cmd.Process.Pid
 	p.mu.Unlock()
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	cpu, err := procCPU(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:])) // after "pid (comm) "
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return cpu
 }

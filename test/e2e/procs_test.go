@@ -171,6 +171,9 @@ func (p *sidecarProc) cleanup() {
 	p.mu.Lock()
 	done := p.done
 	p.mu.Unlock()
+	if done == nil {
+		return // never started
+	}
 	select {
 	case <-done:
 	default:

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
+
 	"github.com/tinyforge/tinyforge/labels"
 )
 
@@ -161,7 +163,18 @@ func TestThroughSocketProxy(t *testing.T) {
 	eventually(t, 10*time.Second, "workload declared", func() bool { return s.status().Declared })
 	s.push("v1")
 	s.waitServed("v1", 60*time.Second)
-	s.push("v2")
+	// v2 is removed from the engine after its push, so its deploy pulls it
+	// (a digest the engine has is not pulled again).
+	s.hooks.mu.Lock()
+	s.hooks.hold = true
+	s.hooks.mu.Unlock()
+	digest := s.pushDigest("v2")
+	if _, err := s.cli.ImageRemove(context.Background(), s.repo+":v2", image.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.notify(s.sidecarURL, "v2", digest); code != http.StatusAccepted {
+		t.Fatalf("notification of v2 answered %d", code)
+	}
 	s.waitServed("v2", 60*time.Second)
 	s.waitContainers(1)
 	if cs := s.workloadContainers(true); cs[0].Labels[labels.ManagedTag] != "v2" {

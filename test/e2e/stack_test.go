@@ -142,7 +142,13 @@ func newStackWith(t *testing.T, opts stackOptions) *stack {
 	return s
 }
 
+// sidecarBin is the tinyforge binary the stacks run: $TINYFORGE_BIN when
+// set (the benchmark runs a release build, or an older commit's), else a
+// race-enabled build of this tree.
 var sidecarBin = sync.OnceValues(func() (string, error) {
+	if bin := os.Getenv("TINYFORGE_BIN"); bin != "" {
+		return filepath.Abs(bin)
+	}
 	dir, err := os.MkdirTemp("", "tinyforge-e2e-bin-")
 	if err != nil {
 		return "", err
