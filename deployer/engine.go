@@ -85,6 +85,13 @@ type Config struct {
 	// to block a deploy at a step boundary and kill the sidecar there.
 	AtStep func(ctx context.Context, step string)
 
+	// OnFinished, when set, is told every deploy outcome the engine
+	// records in a workload's history (deployed, rerouted, failed, rolled
+	// back, and those of recovered deploys), after it is written; metrics
+	// and notifications hang here. It runs on the deploy's goroutine and
+	// must return at once.
+	OnFinished func(workload string, ev Event)
+
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now
 }

@@ -12,6 +12,9 @@ type Request struct {
 	// Teardown asks for the workload to be removed instead of deployed.
 	Teardown bool
 	Entry    string // id of the durable inbox entry it came from; "" when none
+	// Received is when the sidecar took the request in (a webhook's 202,
+	// an API call): the start of its time to serve. Zero when unknown.
+	Received time.Time
 }
 
 // Instance states, as recorded in the store.
@@ -92,7 +95,8 @@ type Event struct {
 	Container string     `json:"container,omitempty"` // name of the new container
 	Previous  string     `json:"previous,omitempty"`  // id of the container routed before the switch
 	Steps     []StepTime `json:"steps,omitempty"`
-	Note      string     `json:"note,omitempty"` // e.g. "recovered by <owner> after a crash at <step>"
+	Note      string     `json:"note,omitempty"`    // e.g. "recovered by <owner> after a crash at <step>"
+	Received  time.Time  `json:"received,omitzero"` // when the request was taken in (Request.Received)
 }
 
 // ContainerSpec is everything needed to create one workload container.

@@ -135,6 +135,7 @@ func (e *Engine) recoverJournal(ctx context.Context, l Lease, j Journal, contain
 	if err := e.Store.AppendEvent(ctx, j.Workload, ev); err != nil {
 		log.Error().Err(err).Msg("record recovered deploy")
 	}
+	e.finished(j.Workload, ev)
 	log.Info().Str(logkey.Outcome, ev.Outcome).Msg("deploy recovered")
 	return nil
 }

@@ -103,6 +103,7 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 		Steps:     d.j.Steps,
 
 		Switched: d.switched,
+		Received: d.req.Received,
 	}
 	logEv := d.log.Info()
 	switch {
@@ -120,4 +121,5 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 	if err := d.Store.AppendEvent(context.WithoutCancel(ctx), d.w.Name, ev); err != nil {
 		d.log.Error().Err(err).Msg("record deploy event")
 	}
+	d.finished(d.w.Name, ev)
 }
