@@ -3,7 +3,7 @@
 # (redis-server, docker-registry, caddy, nginx, knot), the one the compose
 # test builds a stand-in socket proxy from (haproxy) and the tools the tests
 # check output with (kdig; promtool, from Debian's prometheus package: no
-# smaller package ships it), from Debian packages when missing. As root on
+# smaller package ships it; chromium, the browser test/ui drives), from Debian packages when missing. As root on
 # Debian/Ubuntu it installs them; elsewhere it says what to install.
 #
 # The tests start each service privately; the system services these
@@ -22,6 +22,7 @@ command -v knotd           >/dev/null || need+=(knot)
 command -v kdig            >/dev/null || need+=(knot-dnsutils)
 command -v promtool        >/dev/null || need+=(prometheus)
 command -v haproxy         >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v chromium        >/dev/null || need+=(chromium)
 
 # Stops and disables the system services of these packages, with systemd
 # or with the SysV scripts; absent ones are skipped.
