@@ -26,9 +26,9 @@ func RollbackChoices(history []Event, current string) []Event {
 }
 
 // RollbackTo picks what a rollback to "to" deploys: with to empty, the
-// previous good image (RollbackTarget); with a digest ("sha256:..."), the
-// newest successful deploy of exactly it; otherwise to is a tag, and the
-// newest successful deploy of that tag. A target that is not in history
+// previous good image (RollbackTarget); with a digest ("sha256:...": a tag
+// never holds a colon), the newest successful deploy of exactly it;
+// otherwise to is a tag, and the newest successful deploy of that tag. A target that is not in history
 // as a success, or that serves already, is an ErrRollbackTarget: a
 // rollback only ever goes back to an image that once served.
 func RollbackTo(history []Event, current, to string) (Event, error) {
@@ -39,7 +39,7 @@ func RollbackTo(history []Event, current, to string) (Event, error) {
 		}
 		return ev, nil
 	}
-	byDigest := strings.HasPrefix(to, "sha256:")
+	byDigest := strings.Contains(to, ":")
 	for _, ev := range history {
 		if ev.Outcome != OutcomeDeployed || ev.Digest == "" {
 			continue

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/deploystream"
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
@@ -41,6 +42,7 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 		store:       store,
 		controllers: controllers.NewControllers(nil, "", log),
 		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
+		stream:      deploystream.NewHub(0),
 	}
 	var st intake.Store
 	if store != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/deploystream"
 	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/intake"
@@ -53,6 +54,7 @@ type Sidecar struct {
 	closeProxy func()
 	intake     *intake.Intake
 	dns        *dnsplug.Keeper // nil without DNS
+	stream     *deploystream.Hub
 }
 
 // The composition root wires these implementations into the consumers'
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		store.Close()
 		return nil, err
 	}
+	s.wireStream()
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
@@ -185,6 +188,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	srv.RegisterOnShutdown(s.stream.Close) // open streams end, so Shutdown need not wait for them
 	s.log.Info().Str("listen", ln.Addr().String()).Str("proxy", s.cfg.Proxy).Str("network", s.cfg.Network).Msg("sidecar started")
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
