@@ -1,0 +1,88 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/overview"
+)
+
+// DeploysMain runs `tinyforge deploys [flags] WORKLOAD`: the workload's
+// deploy history, newest first, under a header line.
+func DeploysMain(args []string, stdout, stderr io.Writer) int {
+	fs, a := command("deploys", "usage: tinyforge deploys [flags] WORKLOAD\n\nShows the deploy history of WORKLOAD, newest first.", stderr, os.Getenv)
+	limit := fs.Int("limit", 20, "how many deploys to show")
+	pos, code, ok := a.start(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	var out struct {
+		Workload string           `json:"workload"`
+		Deploys  []deployer.Event `json:"deploys"`
+	}
+	path := "/v1/workloads/" + url.PathEscape(pos[0]) + "/deploys?limit=" + strconv.Itoa(*limit)
+	if _, err := a.call(context.Background(), http.MethodGet, path, nil, &out); err != nil {
+		fmt.Fprintln(stderr, "tinyforge deploys:", err)
+		return ExitFailed
+	}
+	if a.json {
+		printJSON(stdout, out)
+		return ExitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FINISHED\tDEPLOY\tTOOK\tIMAGE\tDIGEST\tSOURCE\tOUTCOME")
+	for _, ev := range out.Deploys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.Local().Format(time.DateTime), ev.Deploy,
+			ev.Took.Round(time.Millisecond), ev.Image, overview.ShortDigest(ev.Digest), dash(ev.Source), ev.Outcome)
+	}
+	_ = tw.Flush()
+	return ExitOK
+}
+
+// RollbackMain runs `tinyforge rollback [flags] WORKLOAD [--to TAG|DIGEST]`:
+// the sidecar redeploys an earlier successful image digest.
+func RollbackMain(args []string, stdout, stderr io.Writer) int {
+	fs, a := command("rollback", "usage: tinyforge rollback [flags] WORKLOAD [--to TAG|DIGEST]\n\n"+
+		"Redeploys an earlier successful image of WORKLOAD, blue-green: the previous one, or the\n"+
+		"tag or digest --to names (it must be a successful deploy in the workload's history).", stderr, os.Getenv)
+	to := fs.String("to", "", "tag or digest (sha256:...) to roll back to (default: the previous good image)")
+	pos, code, ok := a.start(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	var body any
+	switch {
+	case strings.Contains(*to, ":"): // a tag never holds a colon
+		body = map[string]string{"digest": *to}
+	case *to != "":
+		body = map[string]string{"tag": *to}
+	}
+	var out map[string]string
+	path := "/v1/workloads/" + url.PathEscape(pos[0]) + "/rollback"
+	if _, err := a.call(context.Background(), http.MethodPost, path, body, &out); err != nil {
+		fmt.Fprintln(stderr, "tinyforge rollback:", err)
+		return ExitFailed
+	}
+	if a.json {
+		printJSON(stdout, out)
+		return ExitOK
+	}
+	fmt.Fprintf(stdout, "rollback of %s queued: %s (%s)\n", out["workload"], out["image"], out["digest"])
+	return ExitOK
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
