@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the services tinyforge's tests and demo run on loopback
 # (redis-server, docker-registry, caddy, nginx, knot), the one the compose
-# test builds a stand-in socket proxy from (haproxy) and the tools the tests
-# check output with (kdig; promtool, from Debian's prometheus package: no
-# smaller package ships it; chromium, the browser test/ui drives), from Debian packages when missing. As root on
+# test builds a stand-in socket proxy from (haproxy), the browser test/ui
+# drives (chromium) and the tools the tests check output with (kdig;
+# promtool, from Debian's prometheus package: no smaller package ships
+# it), from Debian packages when missing. As root on
 # Debian/Ubuntu it installs them; elsewhere it says what to install.
 #
 # The tests start each service privately; the system services these

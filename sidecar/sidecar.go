@@ -3,7 +3,8 @@
 // the deployer, the controller watcher (controllers) and the webhook intake
 // (intake) with their dependencies made explicit, runs each queued request
 // (runDeploy), serves the management API (status, deploys, rollback,
-// events, teardown) next to the intake's routes, and runs the watch,
+// events, teardown, logs, the deploy stream) and the status page (ui) next
+// to the intake's routes, and runs the watch,
 // reconcile and inbox loops until shutdown.
 //
 // Decisions live in the packages it wires; what is here is wiring, flag
