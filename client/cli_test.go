@@ -53,29 +53,24 @@ func TestRollbackAndDeploys(t *testing.T) {
 	}
 }
 
-// TestFormatDeploy: one line per deploy whose columns before the outcome
-// never shift (an unknown digest is "-"), then the steps with their times.
-func TestFormatDeploy(t *testing.T) {
+// TestFormatDeploys: a header, then one line per deploy whose columns
+// line up across deploys (an unknown digest or source is "-"), each
+// followed by its steps with their times.
+func TestFormatDeploys(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
-	for _, tc := range []struct {
-		name string
-		ev   deployer.Event
-		want string
-	}{
-		{"deployed", deployer.Event{Time: at, Deploy: "d-1", Took: 10512345678 * time.Nanosecond, Image: "reg/web:v2",
+	evs := []deployer.Event{
+		{Time: at, Deploy: "d-1", Took: 10512345678 * time.Nanosecond, Image: "reg/web:v2", Source: "distribution",
 			Digest: "sha256:0123456789abcdef0123", Outcome: "deployed", Steps: []deployer.StepTime{
 				{Step: "locked", Took: 1200 * time.Microsecond}, {Step: "pulled", Took: 45 * time.Millisecond}, {Step: "watched", Took: 10 * time.Second},
 			}},
-			"2026-01-02 03:04:05  d-1               10.512s   reg/web:v2                      sha256:0123456789ab  deployed\n" +
-				"    steps: locked 1ms, pulled 45ms, watched 10s\n"},
-		{"no digest, no steps", deployer.Event{Time: at, Deploy: "d-2", Took: time.Second, Image: "reg/web:bad", Outcome: "failed: pull: not found"},
-			"2026-01-02 03:04:05  d-2               1s        reg/web:bad                     -                    failed: pull: not found\n"},
-	} {
-		if got := formatDeploy(tc.ev); got != tc.want {
-			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
-		}
-		if f := strings.Fields(formatDeploy(tc.ev)); f[2] != tc.ev.Deploy || f[4] != tc.ev.Image {
-			t.Errorf("%s: fields %q: id and image not in columns 3 and 5", tc.name, f)
-		}
+		{Time: at, Deploy: "d-2", Took: time.Second, Image: "reg/web:bad", Outcome: "failed: pull: not found"},
+	}
+	want := "" +
+		"FINISHED             DEPLOY  TOOK     IMAGE        DIGEST               SOURCE        OUTCOME\n" +
+		"2026-01-02 03:04:05  d-1     10.512s  reg/web:v2   sha256:0123456789ab  distribution  deployed\n" +
+		"    steps: locked 1ms, pulled 45ms, watched 10s\n" +
+		"2026-01-02 03:04:05  d-2     1s       reg/web:bad  -                    -             failed: pull: not found\n"
+	if got := formatDeploys(evs); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -51,6 +51,7 @@ func (d *deploy) ensureNames(ctx context.Context, routes []Route) {
 	now := d.Now()
 	d.j.Steps = append(d.j.Steps, StepTime{Step: StepDNS, At: now.UTC(), Took: now.Sub(d.stepAt), Note: note})
 	d.stepAt = now
+	d.stepped()
 	if note != "" {
 		d.log.Warn().Strs(logkey.Host, hosts).Str("note", note).Msg("dns records not in place: the routes go live on the names that resolve")
 	}

@@ -91,6 +91,11 @@ type Config struct {
 	// and notifications hang here. It runs on the deploy's goroutine and
 	// must return at once.
 	OnFinished func(workload string, ev Event)
+	// OnStep, when set, is told each step a deploy reaches, right after
+	// it is journaled (and the dns step once timed), with the journal as
+	// it stands; the live deploy stream hangs here. It runs on the
+	// deploy's goroutine and must return at once.
+	OnStep func(j Journal)
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now

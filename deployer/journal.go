@@ -93,6 +93,7 @@ func (d *deploy) step(ctx context.Context, step string, w Writes) error {
 		return fmt.Errorf("journal step %s: %w", step, err)
 	}
 	d.log.Debug().Str(logkey.Step, step).Msg("step reached")
+	d.stepped()
 	if d.AtStep != nil {
 		d.AtStep(ctx, step)
 	}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the services tinyforge's tests and demo run on loopback
 # (redis-server, docker-registry, caddy, nginx, knot), the one the compose
-# test builds a stand-in socket proxy from (haproxy) and the tools the tests
-# check output with (curl, which the demo also drives them with; kdig; promtool, from Debian's prometheus package: no
-# smaller package ships it), from Debian packages when missing. As root on
+# test builds a stand-in socket proxy from (haproxy), the browser test/ui
+# drives (chromium) and the tools the tests check output with (curl, which
+# the demo also drives them with; kdig; promtool, from Debian's prometheus
+# package: no smaller package ships it), from Debian packages when missing. As root on
 # Debian/Ubuntu it installs them; elsewhere it says what to install.
 #
 # The tests start each service privately; the system services these
@@ -23,6 +24,7 @@ command -v knotd           >/dev/null || need+=(knot)
 command -v kdig            >/dev/null || need+=(knot-dnsutils)
 command -v promtool        >/dev/null || need+=(prometheus)
 command -v haproxy         >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v chromium        >/dev/null || need+=(chromium)
 
 # Stops and disables the system services of these packages, with systemd
 # or with the SysV scripts; absent ones are skipped.
@@ -61,14 +63,11 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   trap '[ -n "$added_policy" ] && rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-command -v knotd           >/dev/null || need+=(knot)
-command -v kdig            >/dev/null || need+=(knot-dnsutils)
-command -v promtool        >/dev/null || need+=(prometheus)
   quiet_services
   exit 0
 fi
 echo "missing: ${need[*]}" >&2
 echo "install them, e.g.: sudo apt-get install ${need[*]}" >&2
-echo "then stop their system services, which would hold ports 80, 443, 5000 and 6379:" >&2
-echo "  sudo systemctl disable --now redis-server docker-registry caddy nginx haproxy" >&2
+echo "then stop their system services, which would hold ports 80, 443, 5000, 6379 and 53:" >&2
+echo "  sudo systemctl disable --now redis-server docker-registry caddy nginx haproxy knot prometheus" >&2
 exit 1

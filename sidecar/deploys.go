@@ -68,39 +68,53 @@ func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// rollbackWorkload queues a deploy of the previous successful image digest
-// from the workload's history, blue-green like any deploy. The rollback is
-// stored in the durable inbox before the 202: it survives a crash, and no
-// delivery that arrives after it can replace it.
+// rollbackWorkload queues a deploy of an earlier successful image digest
+// from the workload's history, blue-green like any deploy: the previous
+// one, or the one the optional body names ({"digest": "sha256:..."} or
+// {"tag": "v1"}), which must be a successful deploy in the history. The
+// rollback is stored in the durable inbox before the 202: it survives a
+// crash, and no delivery that arrives after it can replace it.
 func (s *Sidecar) rollbackWorkload(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	name := mux.Vars(r)["name"]
+	to, err := rollbackBody(w, r)
+	if err != nil {
+		return err
+	}
+	reply, err := s.rollback(r.Context(), mux.Vars(r)["name"], to)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, reply)
+	return nil
+}
+
+// rollback queues the rollback of name to "to" (a digest, a tag, or ""
+// for the previous good image); the API and the status page call it.
+func (s *Sidecar) rollback(ctx context.Context, name, to string) (map[string]string, error) {
 	if s.controllers.Workload(name) == nil {
-		return httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+		return nil, httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
 	}
 	history, err := s.store.Events(ctx, name, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	current, err := s.servingDigest(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	target, ok := deployer.RollbackTarget(history, current)
-	if !ok {
-		return httpapi.Errorf(http.StatusConflict, deployer.ErrNoRollback.Error()+" (workload "+name+")")
+	target, err := deployer.RollbackTo(history, current, to)
+	if err != nil {
+		return nil, httpapi.Errorf(http.StatusConflict, err.Error()+" (workload "+name+")")
 	}
 	req := deployer.RollbackRequest(name, target)
 	e := redisstore.InboxEntry{Kind: req.Kind, Workload: name, Image: target.Image, Tag: req.Tag, Digest: req.Digest, Source: req.Source}
 	if err := s.intake.Enqueue(ctx, e); err != nil {
-		return storeDown(err)
+		return nil, storeDown(err)
 	}
 	s.log.Info().Str(logkey.Workload, name).Str(logkey.Image, target.Image).Str(logkey.Digest, target.Digest).
 		Str(logkey.Source, "rollback").Msg("rollback queued")
-	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{
+	return map[string]string{
 		"workload": name, "image": target.Image, "tag": req.Tag, "digest": req.Digest, "from_deploy": target.Deploy, "current": current,
-	})
-	return nil
+	}, nil
 }
 
 // servingDigest is the digest of the container that serves the workload

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/deploystream"
 	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/metrics"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -42,6 +43,7 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 		store:       store,
 		controllers: controllers.NewControllers(nil, "", log),
 		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
+		stream:      deploystream.NewHub(0),
 	}
 	s.observe(metrics.New(metrics.Options{Sources: intake.Sources}), nil)
 	var st intake.Store

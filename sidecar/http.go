@@ -37,5 +37,8 @@ func (s *Sidecar) routes() http.Handler {
 	r.Handle("/v1/workloads/{name}", api(s.teardownWorkload)).Methods(http.MethodDelete)
 	r.Handle("/v1/workloads/{name}/deploys", api(s.workloadDeploys)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/rollback", api(s.requireStore(s.rollbackWorkload))).Methods(http.MethodPost)
+	r.Handle("/v1/workloads/{name}/logs", api(s.workloadLogs)).Methods(http.MethodGet)
+	r.Handle("/v1/deploys/stream", api(s.deployStream)).Methods(http.MethodGet)
+	r.PathPrefix("/ui").Handler(s.statusPage()) // its own login and session (see ui)
 	return r
 }

@@ -3,7 +3,8 @@
 // the deployer, the controller watcher (controllers) and the webhook intake
 // (intake) with their dependencies made explicit, runs each queued request
 // (runDeploy), serves the management API (status, deploys, rollback,
-// events, teardown) next to the intake's routes, and runs the watch,
+// events, teardown, logs, the deploy stream) and the status page (ui) next
+// to the intake's routes, and runs the watch,
 // reconcile and inbox loops until shutdown.
 //
 // Decisions live in the packages it wires; what is here is wiring, flag
@@ -25,6 +26,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/deploystream"
 	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/intake"
@@ -60,6 +62,7 @@ type Sidecar struct {
 	notifier *notify.Notifier
 	obs      *observer
 	state    stateWatch // of the reconcile loop, for observeState
+	stream   *deploystream.Hub
 }
 
 // The composition root wires these implementations into the consumers'
@@ -139,6 +142,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		store.Close()
 		return nil, err
 	}
+	s.wireStream()
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	s.controllers.OnChange = s.converge
@@ -220,6 +224,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	srv.RegisterOnShutdown(s.stream.Close) // open streams end, so Shutdown need not wait for them
 	s.log.Info().Str("listen", ln.Addr().String()).Str("proxy", s.cfg.Proxy).Str("network", s.cfg.Network).Msg("sidecar started")
 
 	loopCtx, stopLoops := context.WithCancel(ctx)

@@ -22,8 +22,11 @@ commands:
   registry  add|list|remove registry credentials (token sealed in Redis)
   env       set|unset|list env overrides of a workload (--secret seals the value)
   secrets   rotate: re-seal every secret under the current key
-  rollback  redeploy a workload's previous successful image (via the sidecar's API)
+  status    what serves each workload: tag, digest, instances, routes, last deploy (via the sidecar's API)
+  deploy    deploy a tag of a workload; --wait follows its steps (via the sidecar's API)
+  rollback  redeploy an earlier successful image of a workload, --to a tag or digest (via the sidecar's API)
   deploys   show a workload's deploy history (via the sidecar's API)
+  logs      the logs of the container serving a workload; -f follows them across deploys (via the sidecar's API)
   version   print the version, commit and Go version of this binary
 `
 
@@ -41,6 +44,12 @@ func main() {
 		os.Exit(client.Health(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	case "registry", "env", "secrets":
 		os.Exit(admin.Main(os.Args[1], os.Args[2:], admin.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	case "status":
+		os.Exit(client.StatusMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "deploy":
+		os.Exit(client.DeployMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "logs":
+		os.Exit(client.LogsMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "rollback":
 		os.Exit(client.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "deploys":

@@ -29,4 +29,5 @@ const (
 	FQDN      = "fqdn"
 	DNSState  = "dns_state"
 	RetryIn   = "retry_in"
+	Action    = "action" // what a person did on the status page
 )

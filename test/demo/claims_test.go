@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
@@ -214,7 +215,8 @@ func checkDeployLine(d *demo, m []string) {
 	if ev.Digest != "" {
 		digest = ev.Digest[:min(19, len(ev.Digest))]
 	}
-	want := []string{ev.Time.Local().Format(time.DateTime), ev.Deploy, ev.Took.Round(time.Millisecond).String(), ev.Image, digest, ev.Outcome}
+	source := cmp.Or(ev.Source, "-")
+	want := []string{ev.Time.Local().Format(time.DateTime), ev.Deploy, ev.Took.Round(time.Millisecond).String(), ev.Image, digest, source, ev.Outcome}
 	if !slices.Equal(m[1:], want) {
 		d.t.Errorf("[history] %q, the API says %q", m[0], want)
 	}

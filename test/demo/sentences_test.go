@@ -133,7 +133,8 @@ var sentences = []sentence{
 	}},
 
 	{"history", re(`==> the history: tinyforge deploys (\S+) \(newest first; each step with the time since the one before\)`), checkHistoryHeading},
-	{"deploy line", re(`   (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)  (\S+) +(\S+) +(\S+) +(\S+)  (.+)`), checkDeployLine},
+	{"history header", re(`   FINISHED +DEPLOY +TOOK +IMAGE +DIGEST +SOURCE +OUTCOME`), func(*demo, []string) {}},
+	{"deploy line", re(`   (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)  (\S+) +(\S+) +(\S+) +(\S+) +(\S+) +(.+)`), checkDeployLine},
 	{"steps line", re(`       steps: (.+)`), checkStepsLine},
 
 	{"cleaning up", re(`==> cleaning up`), func(*demo, []string) {}}, // see "removed counts" and checkNothingLeft

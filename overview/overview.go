@@ -1,0 +1,102 @@
+// Package overview is the shape of what a sidecar reports about its
+// workloads: GET /v1/workloads encodes it, the status page (ui) renders
+// it and `tinyforge status` decodes it, so the three always agree. It
+// holds types and the small readings of them every reader needs (what
+// serves, a route's URL, the last outcome); it decides nothing and does no
+// I/O. It must not import sidecar, ui, client or any adapter.
+package overview
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/tinyforge/tinyforge/controllers"
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/dnsplug"
+	"github.com/tinyforge/tinyforge/labels"
+)
+
+// Status is every declared workload with its state, the label problems of
+// each controller and the orphaned workloads.
+type Status struct {
+	Workloads map[string]*Workload                `json:"workloads"`
+	Problems  map[string][]string                 `json:"problems"` // controller -> problems of its labels
+	Orphans   map[string]controllers.OrphanStatus `json:"orphans"`  // workload -> since when no controller declares it
+	// DNSUndeclared are records of workloads no controller declares: kept
+	// until teardown, or being removed.
+	DNSUndeclared map[string][]dnsplug.RecordStatus `json:"dns_undeclared,omitempty"`
+}
+
+// Workload is one declared workload as it runs.
+type Workload struct {
+	Config    *labels.Workload    `json:"config"`
+	Busy      bool                `json:"busy"` // a deploy runs or is queued
+	Instances []deployer.Instance `json:"instances"`
+	Routes    []deployer.Route    `json:"routes"`
+	History   []deployer.Event    `json:"history"` // the last deploys, newest first
+	// DNS is the state of the face records (with DNS managed): in place,
+	// failed and retried, in conflict with a record not ours.
+	DNS []dnsplug.RecordStatus `json:"dns,omitempty"`
+}
+
+// Serving is the instance the workload's routes point at; without routes
+// the newest running instance (as deployer.Serving decides for
+// containers).
+func (w *Workload) Serving() (deployer.Instance, bool) {
+	for _, r := range w.Routes {
+		for _, in := range w.Instances {
+			if in.ID == r.Container {
+				return in, true
+			}
+		}
+	}
+	var best deployer.Instance
+	for _, in := range w.Instances {
+		if in.State == deployer.StateRunning && in.Created.After(best.Created) {
+			best = in
+		}
+	}
+	return best, best.ID != ""
+}
+
+// Last is the newest deploy of the workload.
+func (w *Workload) Last() (deployer.Event, bool) {
+	if len(w.History) == 0 {
+		return deployer.Event{}, false
+	}
+	return w.History[0], true
+}
+
+// RouteURL is the URL a route is served at: https for a face the proxy
+// serves over TLS, http otherwise.
+func RouteURL(r deployer.Route) string {
+	if r.TLS {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// Age is how long ago t was, rounded for people: 42s, 5m, 3h, 2d.
+func Age(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
+		return "-"
+	case d < time.Minute:
+		return strconv.Itoa(int(max(d, 0)/time.Second)) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	default:
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+}
+
+// ShortDigest abbreviates a digest for tables: sha256: and 12 hex digits.
+func ShortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
