@@ -14,6 +14,7 @@ import (
 type Controller struct {
 	Enable    bool                 `description:"Marks this container as a tinyforge controller."`
 	Scope     string               `description:"Only the sidecar started with this --scope reads this controller; empty for a sidecar without one."`
+	Signature string               `description:"HMAC of the controller's other tinyforge.* labels under a --controller-key-file key (tinyforge labels sign prints it); required by a sidecar started with that flag, ignored by others."`
 	Settings  Settings             `description:"Deployment settings shared by the workloads."`
 	Workloads map[string]*Workload `description:"Workloads this controller declares, by name (a DNS label: lowercase letters, digits, '-')."`
 }
