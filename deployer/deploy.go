@@ -42,6 +42,9 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if d.serving, err = e.serving(ctx, w.Name); err != nil {
 		return Result{}, err
 	}
+	if d.refused, err = e.refusedFaces(ctx, w, d.domain); err != nil { // before any proxy write
+		return Result{}, err
+	}
 
 	res, err := d.run(ctx)
 	if err != nil && !errors.Is(err, ErrFenced) && errors.Is(context.Cause(ctx), ErrLockLost) {
@@ -85,7 +88,8 @@ type deploy struct {
 	log         zerolog.Logger
 	lease       Lease
 	j           Journal
-	serving     Container // what served the workload when the lock was granted; ID "" when nothing
+	serving     Container               // what served the workload when the lock was granted; ID "" when nothing
+	refused     map[string]HostConflict // faces whose host another workload owns: never routed
 
 	healthy  time.Time     // when the health check passed
 	switched time.Duration // health-ok to routes serving the new container

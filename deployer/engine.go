@@ -76,6 +76,17 @@ type Config struct {
 	// health path (default 1 s).
 	WatchInterval time.Duration
 
+	// Identity, when set, signs the identity labels of every container
+	// created and is required of every container the engine lists (see
+	// Containers); without it, tinyforge.managed=true is believed as is.
+	Identity Signer
+	// Hosts, when set, records which workload owns each host name: a face
+	// whose host another workload owns is refused (see claimHosts).
+	Hosts HostClaims
+	// ReservedHosts are host names no workload may claim (the sidecar's
+	// own hooks host), with the reason reported to who asks.
+	ReservedHosts map[string]string
+
 	// Names, when set, keeps a DNS record for every face's host: ensured
 	// before its route goes live, removed when the route goes away.
 	Names Names
@@ -92,6 +103,8 @@ type Config struct {
 // Engine runs deploys and reconcile passes.
 type Engine struct {
 	Config
+	suspects  *suspects      // containers labelled managed that are not ours
+	conflicts *hostConflicts // faces refused because another workload owns the host
 }
 
 // ErrNoCoordinator: Config.Coord is required. It is never guessed from
@@ -131,7 +144,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = time.Second
 	}
-	return &Engine{Config: cfg}, nil
+	return &Engine{Config: cfg, suspects: &suspects{}, conflicts: &hostConflicts{}}, nil
 }
 
 // Result describes one finished deploy.
@@ -151,13 +164,15 @@ type Result struct {
 
 // Containers lists the containers this engine owns (of one workload, or
 // all when workload is ""), in one Docker call. A container of another
-// scope is never among them, even for an engine without a scope.
+// scope is never among them, even for an engine without a scope, nor one
+// whose identity signature does not verify (see Identity): those are
+// reported by Unverified.
 func (e *Engine) Containers(ctx context.Context, workload string) ([]Container, error) {
 	all, err := e.Docker.List(ctx, e.managed(workload))
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope }), nil
+	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope || !e.authentic(c) }), nil
 }
 
 // managed is the label filter of the containers this engine owns; with a

@@ -39,8 +39,10 @@ func (d *deploy) startNew(ctx context.Context, digest string) error {
 		labels.ManagedPort:    strconv.Itoa(d.w.Port),
 		labels.ManagedConfig:  d.fingerprint,
 		labels.ManagedNetwork: d.network,
+		labels.ManagedHosts:   grantedHosts(d.routesFor(inst)),
 	})
 	d.proxySpec(&spec, inst)
+	d.sign(inst.Name, spec.Labels)
 	d.created = true // even a failed create may leave a container behind
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {
