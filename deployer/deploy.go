@@ -42,9 +42,6 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	if d.serving, err = e.serving(ctx, w.Name); err != nil {
 		return Result{}, err
 	}
-	if d.refused, err = e.refusedFaces(ctx, w, d.domain); err != nil { // before any proxy write
-		return Result{}, err
-	}
 
 	res, err := d.run(ctx)
 	if err != nil && !errors.Is(err, ErrFenced) && errors.Is(context.Cause(ctx), ErrLockLost) {
@@ -138,6 +135,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	res = Result{Deploy: d.id, Image: d.ref}
 	defer func() { d.settle(ctx, err) }()
 
+	if err := d.admit(ctx); err != nil { // key scope and host ownership, before any write
+		return res, err
+	}
 	if err := d.checkImage(); err != nil {
 		return res, err
 	}
@@ -212,6 +212,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 // pull pulls what the deploy runs (see pullRef) with the workload's
 // registry credentials, and returns the digest it resolved to.
 func (d *deploy) pull(ctx context.Context) (string, error) {
+	if err := d.checkRegistryScope(ctx); err != nil {
+		return "", err
+	}
 	return d.Docker.Pull(ctx, d.pullRef(), d.w.Registry) // the Docker adapter names the ref in errors
 }
 

@@ -47,6 +47,9 @@ type Config struct {
 	// EnvOverrides, when set, supplies stored env overrides merged over the
 	// labels' env at deploy time.
 	EnvOverrides EnvSource
+	// Registries, when set, tells the key scope of stored registry
+	// credentials: a workload may pull only with credentials of its own.
+	Registries RegistryScopes
 
 	// VerifyTimeout bounds how long a Verifier proxy may take to confirm
 	// the new routes before the switch is undone. Default 30s.

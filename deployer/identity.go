@@ -25,7 +25,7 @@ type Signer interface {
 var identityLabels = []string{
 	labels.Managed, labels.ManagedWorkload, labels.ManagedImage, labels.ManagedTag,
 	labels.ManagedDigest, labels.ManagedConfig, labels.Scope, labels.ManagedDeploy,
-	labels.ManagedPort, labels.ManagedNetwork, labels.ManagedHosts,
+	labels.ManagedPort, labels.ManagedNetwork, labels.ManagedHosts, labels.ManagedKeyScope,
 }
 
 // identity is what the signature of a container named name covers.

@@ -41,6 +41,9 @@ func (d *deploy) startNew(ctx context.Context, digest string) error {
 		labels.ManagedNetwork: d.network,
 		labels.ManagedHosts:   grantedHosts(d.routesFor(inst)),
 	})
+	if d.w.KeyScope != "" {
+		spec.Labels[labels.ManagedKeyScope] = d.w.KeyScope
+	}
 	d.proxySpec(&spec, inst)
 	d.sign(inst.Name, spec.Labels)
 	d.created = true // even a failed create may leave a container behind

@@ -35,6 +35,10 @@ type Workload struct {
 	// Settings are the declaring controller's settings, copied onto each
 	// of its workloads by Parse; not a label of the workload.
 	Settings Settings `label:"-"`
+	// KeyScope is the scope of the --controller-key-file key that signed
+	// the declaring controller ("" for an unscoped key, or without
+	// controller keys); set by the controller watcher, not a label.
+	KeyScope string `label:"-"`
 
 	Image             string             `description:"Fully qualified image repository, without tag or digest."`
 	Registry          string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`

@@ -49,4 +49,8 @@ const (
 	// identity labels and name: a container without a valid one was not
 	// created by the sidecar and is never adopted, routed or converged.
 	ManagedSignature = "tinyforge.identity"
+	// ManagedKeyScope is the controller key scope of the workload a
+	// managed container was created for: a controller signed for another
+	// scope cannot take the workload over while such a container exists.
+	ManagedKeyScope = "tinyforge.keyscope"
 )
