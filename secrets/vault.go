@@ -91,7 +91,9 @@ func checkEnv(workload, key string) error {
 // scope: a value moved to another name or scope in Redis does not open.
 func registryContext(name, scope string) string { return "registry/" + name + "/token" + scoped(scope) }
 
-func envContext(workload, key, scope string) string { return "env/" + workload + "/" + key + scoped(scope) }
+func envContext(workload, key, scope string) string {
+	return "env/" + workload + "/" + key + scoped(scope)
+}
 
 // scoped is "" for no scope, so values sealed before scopes existed open.
 func scoped(scope string) string {
