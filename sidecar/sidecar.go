@@ -143,8 +143,8 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 	defer s.intake.Done(ctx, req)
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str(logkey.Tag, req.Tag).Str(logkey.Source, req.Source).Logger()
 	if req.Teardown {
-		if s.controllers.Workload(req.Workload) != nil {
-			log.Warn().Msg("teardown skipped: the workload is declared again")
+		if s.controllers.Declares(req.Workload) {
+			log.Warn().Msg("teardown skipped: the workload is declared again (or in conflict between controllers)")
 			return
 		}
 		_, _ = s.engine.Teardown(ctx, req.Workload) // logs and records itself

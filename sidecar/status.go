@@ -76,7 +76,7 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 // gone is a no-op.
 func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
-	if s.controllers.Workload(name) != nil {
+	if s.controllers.Declares(name) {
 		return httpapi.Errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
 	}
 	if err := s.queue.Submit(deployer.Request{Workload: name, Teardown: true, Source: "api"}); err != nil {

@@ -75,7 +75,7 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 			return
 		}
 	}
-	status, expired := s.orphans.Update(snapshot, s.controllers.Workloads(), time.Now(), s.cfg.OrphanGrace)
+	status, expired := s.orphans.Update(snapshot, s.controllers.Declares, time.Now(), s.cfg.OrphanGrace)
 	s.mu.Lock()
 	for name := range status {
 		if _, known := s.orphanStatus[name]; !known {
