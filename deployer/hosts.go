@@ -163,8 +163,11 @@ func grantedHosts(routes []Route) string {
 }
 
 // HostConflicts returns the faces refused at each workload's last claim,
-// by workload.
+// by workload (nil for a nil engine).
 func (e *Engine) HostConflicts() map[string][]HostConflict {
+	if e == nil {
+		return nil
+	}
 	return e.conflicts.all()
 }
 

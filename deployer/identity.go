@@ -77,8 +77,11 @@ type Unverified struct {
 
 // Unverified lists the containers labelled as managed that the engine
 // ignores because their signature does not verify, by name. A container
-// seen in no listing for 10 minutes is forgotten.
+// seen in no listing for 10 minutes is forgotten. A nil engine has none.
 func (e *Engine) Unverified() []Unverified {
+	if e == nil {
+		return nil
+	}
 	return e.suspects.list(e.Now())
 }
 

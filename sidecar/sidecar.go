@@ -84,6 +84,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		return nil, err
 	}
 	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
+	identity := identitySigner(cfg.Keys)
+	logTrust(cfg, identity, log)
 	var names deployer.Names // nil interface, not a nil *Keeper, without DNS
 	if s.dns, err = newNames(cfg, log); err != nil {
 		closeProxy()
@@ -110,14 +112,18 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		PublishBind:    cfg.Proxies.PublishIP,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
 
-		Images:       cfg.Images,
-		Limits:       cfg.Limits,
-		EnvOverrides: vault,
-		Owner:        cfg.InstanceID,
-		LockTTL:      cfg.LockTTL,
-		Watch:        cfg.Watch,
-		Names:        names,
-		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
+		Images:        cfg.Images,
+		Limits:        cfg.Limits,
+		EnvOverrides:  vault,
+		Registries:    vault,
+		Identity:      identity,
+		Hosts:         store,
+		ReservedHosts: reservedHosts(cfg),
+		Owner:         cfg.InstanceID,
+		LockTTL:       cfg.LockTTL,
+		Watch:         cfg.Watch,
+		Names:         names,
+		AtStep:        testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
 	})
 	if err != nil {
 		closeProxy()
@@ -129,6 +135,9 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.controllers.OnChange = s.converge
 	s.intake = intake.New(intakeConfig(cfg), store, s.controllers, s.queue.Submit, log)
 	s.controllers.Admit = cfg.Edge.admit
+	if cfg.ControllerKeys.Enabled() {
+		s.controllers.Verify = cfg.ControllerKeys.Verify
+	}
 	return s, nil
 }
 

@@ -32,6 +32,9 @@ type workloadStatus struct {
 	// DNS is the state of the face records (with DNS managed): in place,
 	// failed and retried, in conflict with a record not ours.
 	DNS []dnsplug.RecordStatus `json:"dns,omitempty"`
+	// HostConflicts are the faces refused because another workload owns
+	// their host (or the sidecar reserves it), naming the owner.
+	HostConflicts []deployer.HostConflict `json:"host_conflicts,omitempty"`
 }
 
 // listWorkloads shows every declared workload with its instances, routes
@@ -41,8 +44,9 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	workloads := s.controllers.Workloads()
 	out := map[string]*workloadStatus{}
 	records := s.dnsStatuses()
+	conflicts := s.engine.HostConflicts()
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
-		st := &workloadStatus{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name]}
+		st := &workloadStatus{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name], HostConflicts: conflicts[name]}
 		delete(records, name)
 		var err error
 		if st.Instances, err = s.store.Instances(ctx, name); err != nil {
@@ -63,6 +67,9 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 	orphaned := maps.Clone(s.orphanStatus)
 	s.mu.Unlock()
 	body := map[string]any{"workloads": out, "problems": s.controllers.Problems(), "orphans": orphaned}
+	if un := s.engine.Unverified(); len(un) > 0 { // labelled managed, not signed by this sidecar: ignored
+		body["unverified"] = un
+	}
 	if len(records) > 0 { // records of workloads no controller declares: kept until teardown, or being removed
 		body["dns_undeclared"] = records
 	}
