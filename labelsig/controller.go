@@ -168,3 +168,16 @@ func validScope(s string) bool {
 	}
 	return true
 }
+
+// Key returns the first key bound to scope ("" for an unscoped key).
+func (k *ControllerKeys) Key(scope string) (ControllerKey, bool) {
+	if k == nil {
+		return ControllerKey{}, false
+	}
+	for _, ck := range k.keys {
+		if ck.Scope == scope {
+			return ck, true
+		}
+	}
+	return ControllerKey{}, false
+}
