@@ -56,6 +56,7 @@ type Controllers struct {
 	// conflicted names the workloads declared differently by several
 	// controllers, with those controllers: never orphans (see Declares).
 	conflicted map[string][]string
+	listed     bool // a Refresh has succeeded: the declared set is known
 }
 
 // NewControllers returns a watcher; call Run to keep it current.
@@ -85,6 +86,14 @@ func (c *Controllers) Declares(name string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.workloads[name] != nil || c.conflicted[name] != nil
+}
+
+// Listed reports whether the controllers were listed at least once: until
+// then no workload is declared, and none may be called an orphan.
+func (c *Controllers) Listed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.listed
 }
 
 // Problems returns the label errors of each controller, by controller name.
@@ -149,7 +158,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 			c.lastSeen[name] = workloads[name]
 		}
 	}
-	c.workloads, c.problems = workloads, problems
+	c.workloads, c.problems, c.listed = workloads, problems, true
 	c.mu.Unlock()
 	if setChanged {
 		c.log.Info().Strs("workloads", slices.Sorted(maps.Keys(workloads))).Msg("workloads changed")

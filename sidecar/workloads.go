@@ -75,6 +75,9 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 			return
 		}
 	}
+	if !s.controllers.Listed() { // just started: every workload would look orphaned
+		return
+	}
 	status, expired := s.orphans.Update(snapshot, s.controllers.Declares, time.Now(), s.cfg.OrphanGrace)
 	s.mu.Lock()
 	for name := range status {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -181,7 +183,13 @@ func TestHostBelongsToItsFirstWorkload(t *testing.T) {
 		w + "faces.steal.subdomain": s.workload, // the owner's host
 		w + "faces.own.subdomain":   thief,
 	})
-	t.Cleanup(func() { s.api(http.MethodDelete, "/v1/workloads/"+thief) })
+	t.Cleanup(func() { // before the stack removes the network and the images
+		f := filters.NewArgs(filters.Arg("label", labels.ManagedWorkload+"="+thief))
+		cs, _ := s.cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: f})
+		for _, c := range cs {
+			s.removeContainer(c.ID)
+		}
+	})
 	s.thiefImage(thiefRepo, "t1", "thief")
 
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -192,8 +200,9 @@ func TestHostBelongsToItsFirstWorkload(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body) // Caddy answers 200 and nothing for a host it does not route
+		return resp.StatusCode == 200 && string(body) == "thief"
 	})
 	for range 20 {
 		if code, body, err := s.get(client, "/"); err != nil || code != 200 || body != "v1" {
