@@ -162,7 +162,7 @@ func TestEnvAndRotateCommands(t *testing.T) {
 	if out := h.ok("", "env", "list", "web"); out != "API_KEY=(secret)\nDASHED=-starts-with-dash\nDB_PASSWORD=(secret)\nLOG_LEVEL=debug\n" {
 		t.Errorf("env list:\n%s", out)
 	}
-	env, skipped, err := h.vault(h.keyA).EnvOverrides(ctx, "web")
+	env, skipped, err := h.vault(h.keyA).EnvOverrides(ctx, "web", "")
 	if err != nil || env["DB_PASSWORD"] != cliSecret || env["API_KEY"] != "from-file" || len(skipped) != 0 {
 		t.Fatalf("overrides = %v %v %v", env, skipped, err)
 	}
@@ -175,7 +175,7 @@ func TestEnvAndRotateCommands(t *testing.T) {
 		t.Errorf("rotate: %q", out)
 	}
 	onlyB := h.vault(h.keyB)
-	if env, skipped, _ := onlyB.EnvOverrides(ctx, "web"); env["DB_PASSWORD"] != cliSecret || len(skipped) != 0 {
+	if env, skipped, _ := onlyB.EnvOverrides(ctx, "web", ""); env["DB_PASSWORD"] != cliSecret || len(skipped) != 0 {
 		t.Errorf("after rotation with key B alone: %v skipped %v", env, skipped)
 	}
 	// Rotating without the old key: what B cannot open is reported, by name.

@@ -11,7 +11,7 @@ import (
 	"github.com/tinyforge/tinyforge/secrets"
 )
 
-const envSetUsage = `tinyforge env set WORKLOAD KEY VALUE|- [--secret]  ("-" reads the value from stdin)`
+const envSetUsage = `tinyforge env set WORKLOAD KEY VALUE|- [--secret] [--scope KEYSCOPE]  ("-" reads the value from stdin)`
 
 // envSet stores an env override the sidecar merges over the workload's
 // labels at its next deploy; --secret seals it.
@@ -21,6 +21,7 @@ func envSet(ctx context.Context, io IO, args []string) error {
 	c.flags(fs, io.Getenv)
 	secret := fs.Bool("secret", false, "seal the value (needs --secret-key-file)")
 	valueFile := fs.String("value-file", "", "read the value from this file instead")
+	scope := fs.String("scope", "", "controller key scope the value belongs to (see --controller-key-file); only the workload declared under it gets the value")
 	pos, err := parse(fs, args, io.Stderr)
 	if err != nil {
 		return err
@@ -40,6 +41,7 @@ func envSet(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer st.Close()
+	v.Scope = *scope
 	if err := v.SetEnv(ctx, pos[0], pos[1], value, *secret); err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/tinyforge/tinyforge/secrets"
 )
 
-const registryAddUsage = "tinyforge registry add NAME --url URL [--username USER] (--token TOKEN|- | --token-file FILE | --docker-config config.json)"
+const registryAddUsage = "tinyforge registry add NAME --url URL [--username USER] [--scope KEYSCOPE] (--token TOKEN|- | --token-file FILE | --docker-config config.json)"
 
 // registryAdd stores credentials for a registry under NAME, the name a
 // workload's registry label refers to.
@@ -27,6 +27,7 @@ func registryAdd(ctx context.Context, io IO, args []string) error {
 	token := fs.String("token", "", `access token or password ("-" reads it from stdin)`)
 	tokenFile := fs.String("token-file", "", "file holding the token")
 	dockerCfg := fs.String("docker-config", "", "take username and token from this Docker config.json's auths entry for --url")
+	scope := fs.String("scope", "", "controller key scope the credentials belong to (see --controller-key-file); only its workloads may use them")
 	pos, err := parse(fs, args, io.Stderr)
 	if err != nil {
 		return err
@@ -64,6 +65,7 @@ func registryAdd(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer st.Close()
+	v.Scope = *scope
 	if err := v.AddRegistry(ctx, pos[0], *url, username, secret); err != nil {
 		return err
 	}

@@ -44,12 +44,20 @@ type Controllers struct {
 	// (a network outside --allowed-networks): the workload is left out
 	// and the error reported against its controller.
 	Admit func(w *labels.Workload) error
+	// Verify, when set (--controller-key-file), authenticates a
+	// controller's labels and returns the scope of the key that signed
+	// them; a controller it refuses declares nothing and is reported.
+	Verify func(containerLabels map[string]string) (scope string, err error)
 
 	mu        sync.RWMutex
 	workloads map[string]*labels.Workload
 	problems  map[string][]string         // controller name -> label errors
 	findings  Findings                    // the same problems, by workload
 	lastSeen  map[string]*labels.Workload // kept when a workload disappears
+	// conflicted names the workloads declared differently by several
+	// controllers, with those controllers: never orphans (see Declares).
+	conflicted map[string][]string
+	listed     bool // a Refresh has succeeded: the declared set is known
 }
 
 // NewControllers returns a watcher; call Run to keep it current.
@@ -70,6 +78,23 @@ func (c *Controllers) Workloads() map[string]*labels.Workload {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return maps.Clone(c.workloads)
+}
+
+// Declares reports whether any running controller declares the workload,
+// agreed or in conflict: a workload in conflict is never an orphan, even
+// when no agreed declaration of it is known.
+func (c *Controllers) Declares(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.workloads[name] != nil || c.conflicted[name] != nil
+}
+
+// Listed reports whether the controllers were listed at least once: until
+// then no workload is declared, and none may be called an orphan.
+func (c *Controllers) Listed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.listed
 }
 
 // Problems returns the label errors of each controller, by controller name.
@@ -116,13 +141,16 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 		return err
 	}
 	list = slices.DeleteFunc(list, func(ctr deployer.Container) bool { return ctr.Labels[labels.Scope] != c.scope })
-	workloads, problems, findings := collectWorkloads(list, c.Admit)
+	got := collectWorkloads(list, c.Admit, c.Verify)
+	workloads, problems, findings := got.workloads, got.problems, got.findings
+	c.mu.Lock()
+	keepAgreed(workloads, problems, got.conflicts, c.workloads)
+	c.conflicted = got.conflicts
 	for ctrl, errs := range problems {
 		for _, e := range errs {
 			c.log.Error().Str(logkey.Container, ctrl).Str("problem", e).Msg("invalid controller labels")
 		}
 	}
-	c.mu.Lock()
 	setChanged := !maps.EqualFunc(c.workloads, workloads, sameWorkload)
 	var changed []*labels.Workload
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
@@ -131,7 +159,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 			c.lastSeen[name] = workloads[name]
 		}
 	}
-	c.workloads, c.problems, c.findings = workloads, problems, findings
+	c.workloads, c.problems, c.findings, c.listed = workloads, problems, findings, true
 	c.mu.Unlock()
 	if setChanged {
 		c.log.Info().Strs("workloads", slices.Sorted(maps.Keys(workloads))).Msg("workloads changed")
@@ -142,13 +170,22 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// collectWorkloads merges the workloads of running controllers that admit
-// accepts (nil accepts all). A name
-// declared identically by several controllers is one workload; declared
-// differently, it is a conflict: the workload is left out (so nothing
-// redeploys or tears it down) and reported against every declaring
-// controller until the labels agree again.
-func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) error) (map[string]*labels.Workload, map[string][]string, Findings) {
+// collected is what one listing of the controllers declares.
+type collected struct {
+	workloads map[string]*labels.Workload
+	problems  map[string][]string // controller name -> problems
+	conflicts map[string][]string // workload -> the controllers that declare it differently
+	findings  Findings            // conflicts and invalid labels, by workload
+}
+
+// collectWorkloads merges the workloads of running controllers that
+// verify accepts (nil: all; the workloads get the scope of the key that
+// signed their controller) and that admit accepts (nil accepts all). A
+// name declared identically by several controllers is one workload;
+// declared differently (a different key scope included), it is a
+// conflict: it is left out of workloads and listed in conflicts, and the
+// caller decides what stands for it (see keepAgreed).
+func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) error, verify func(map[string]string) (string, error)) collected {
 	slices.SortFunc(list, func(a, b deployer.Container) int { return a.Created.Compare(b.Created) })
 	workloads := map[string]*labels.Workload{}
 	problems := map[string][]string{}
@@ -159,7 +196,19 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 		if !ctr.Running {
 			continue
 		}
+		keyScope := ""
+		if verify != nil {
+			var err error
+			if keyScope, err = verify(ctr.Labels); err != nil {
+				problems[ctr.Name] = append(problems[ctr.Name], fmt.Sprintf(
+					"controller not obeyed: %v (the sidecar requires a signature by a --controller-key-file key; tinyforge labels sign)", err))
+				continue
+			}
+		}
 		ws, errs := labels.Workloads(ctr.Labels)
+		for _, w := range ws {
+			w.KeyScope = keyScope
+		}
 		for _, err := range errs {
 			problems[ctr.Name] = append(problems[ctr.Name], err.Error())
 			found.invalid(ctr.Name, err)
@@ -182,16 +231,33 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 			owners[name] = append(owners[name], ctr.Name)
 		}
 	}
+	conflicts := map[string][]string{}
 	for name := range conflicted {
 		delete(workloads, name)
+		conflicts[name] = owners[name]
 		found.Conflicts[name] = owners[name]
-		for _, ctr := range owners[name] {
-			problems[ctr] = append(problems[ctr], fmt.Sprintf(
-				"workload %s is declared differently by controllers %s: it stays as deployed until they agree",
-				name, strings.Join(owners[name], ", ")))
+	}
+	return collected{workloads: workloads, problems: problems, conflicts: conflicts, findings: found}
+}
+
+// keepAgreed settles each conflict of a refresh: the workload keeps its
+// last agreed declaration (from before, in previous) and goes on
+// deploying from it; without one (the sidecar started during the
+// conflict) it is declared by nobody but still not an orphan (Declares),
+// and its deliveries find no workload. Either way the conflict is
+// reported against every declaring controller and nothing is removed.
+func keepAgreed(workloads map[string]*labels.Workload, problems, conflicts map[string][]string, previous map[string]*labels.Workload) {
+	for _, name := range slices.Sorted(maps.Keys(conflicts)) {
+		what := "no agreed declaration is known, so its deliveries are refused until they agree; it is not an orphan and nothing of it is removed"
+		if prev := previous[name]; prev != nil {
+			workloads[name] = prev
+			what = "it keeps its last agreed declaration (deploys use it) until they agree; nothing of it is removed"
+		}
+		for _, ctr := range conflicts[name] {
+			problems[ctr] = append(problems[ctr], fmt.Sprintf("workload %s is declared differently by controllers %s: %s",
+				name, strings.Join(conflicts[name], ", "), what))
 		}
 	}
-	return workloads, problems, found
 }
 
 func sameWorkload(a, b *labels.Workload) bool { return reflect.DeepEqual(a, b) }

@@ -28,7 +28,9 @@ func TestCollectWorkloads(t *testing.T) {
 		}),
 		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
 	}
-	ws, problems, found := collectWorkloads(list, nil)
+	got := collectWorkloads(list, nil, nil)
+	keepAgreed(got.workloads, got.problems, got.conflicts, nil)
+	ws, problems, found := got.workloads, got.problems, got.findings
 	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
 		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)
 	}
@@ -62,7 +64,8 @@ func TestAdmitLeavesAWorkloadOut(t *testing.T) {
 		}
 		return nil
 	}
-	ws, problems, _ := collectWorkloads(list, admit)
+	got := collectWorkloads(list, admit, nil)
+	ws, problems := got.workloads, got.problems
 	if ws["web"] != nil || ws["api"] == nil {
 		t.Fatalf("workloads = %v, want api only", ws)
 	}

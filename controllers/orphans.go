@@ -26,8 +26,10 @@ type OrphanStatus struct {
 }
 
 // Update records the orphans of one reconcile snapshot and returns them,
-// with those orphaned for at least grace.
-func (o *Orphans) Update(snapshot []deployer.Container, declared map[string]*labels.Workload, now time.Time, grace time.Duration) (status map[string]OrphanStatus, expired []string) {
+// with those orphaned for at least grace. declares tells whether a
+// controller declares a workload (Controllers.Declares: a workload in
+// conflict between controllers counts as declared).
+func (o *Orphans) Update(snapshot []deployer.Container, declares func(name string) bool, now time.Time, grace time.Duration) (status map[string]OrphanStatus, expired []string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.since == nil {
@@ -36,7 +38,7 @@ func (o *Orphans) Update(snapshot []deployer.Container, declared map[string]*lab
 	status = map[string]OrphanStatus{}
 	for _, c := range snapshot {
 		name := c.Labels[labels.ManagedWorkload]
-		if name == "" || declared[name] != nil {
+		if name == "" || declares(name) {
 			continue
 		}
 		st := status[name]

@@ -15,7 +15,8 @@ func TestOrphansAreReportedAndExpireAfterGrace(t *testing.T) {
 		return deployer.Container{Labels: map[string]string{"tinyforge.managed": "true", "tinyforge.workload": workload}}
 	}
 	snapshot := []deployer.Container{managed("web"), managed("old"), managed("old")}
-	declared := map[string]*labels.Workload{"web": {Name: "web"}}
+	declaredSet := map[string]*labels.Workload{"web": {Name: "web"}}
+	declared := func(name string) bool { return declaredSet[name] != nil }
 	t0 := time.Unix(1000, 0)
 
 	status, expired := o.Update(snapshot, declared, t0, time.Minute)
@@ -29,11 +30,11 @@ func TestOrphansAreReportedAndExpireAfterGrace(t *testing.T) {
 		t.Fatalf("expired = %v, want [old]", expired)
 	}
 	// Declared again (a compose recreate): no longer an orphan, clock reset.
-	declared["old"] = &labels.Workload{Name: "old"}
+	declaredSet["old"] = &labels.Workload{Name: "old"}
 	if status, _ = o.Update(snapshot, declared, t0.Add(2*time.Minute), time.Minute); len(status) != 0 {
 		t.Fatalf("redeclared workload still orphaned: %v", status)
 	}
-	delete(declared, "old")
+	delete(declaredSet, "old")
 	if status, expired = o.Update(snapshot, declared, t0.Add(3*time.Minute), time.Minute); len(expired) != 0 || !status["old"].Since.Equal(t0.Add(3*time.Minute)) {
 		t.Fatalf("orphan clock not reset: %v %v", status, expired)
 	}

@@ -89,7 +89,8 @@ type deploy struct {
 	log         zerolog.Logger
 	lease       Lease
 	j           Journal
-	serving     Container // what served the workload when the lock was granted; ID "" when nothing
+	serving     Container               // what served the workload when the lock was granted; ID "" when nothing
+	refused     map[string]HostConflict // faces whose host another workload owns: never routed
 
 	healthy  time.Time     // when the health check passed
 	switched time.Duration // health-ok to routes serving the new container
@@ -140,6 +141,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	res = Result{Deploy: d.id, Image: d.ref}
 	defer func() { d.settle(ctx, err) }()
 
+	if err := d.admit(ctx); err != nil { // key scope and host ownership, before any write
+		return res, err
+	}
 	if err := d.checkImage(); err != nil {
 		return res, err
 	}
@@ -240,6 +244,9 @@ func (d *deploy) ensureNetwork(ctx context.Context) func() error {
 // pull pulls what the deploy runs (see pullRef) with the workload's
 // registry credentials, and returns the digest it resolved to.
 func (d *deploy) pull(ctx context.Context) (string, error) {
+	if err := d.checkRegistryScope(ctx); err != nil {
+		return "", err
+	}
 	return d.Docker.Pull(ctx, d.pullRef(), d.w.Registry) // the Docker adapter names the ref in errors
 }
 

@@ -47,6 +47,9 @@ type Config struct {
 	// EnvOverrides, when set, supplies stored env overrides merged over the
 	// labels' env at deploy time.
 	EnvOverrides EnvSource
+	// Registries, when set, tells the key scope of stored registry
+	// credentials: a workload may pull only with credentials of its own.
+	Registries RegistryScopes
 
 	// VerifyTimeout bounds how long a Verifier proxy may take to confirm
 	// the new routes before the switch is undone. Default 30s.
@@ -75,6 +78,17 @@ type Config struct {
 	// WatchInterval is how often the watch polls the container and its
 	// health path (default 1 s).
 	WatchInterval time.Duration
+
+	// Identity, when set, signs the identity labels of every container
+	// created and is required of every container the engine lists (see
+	// Containers); without it, tinyforge.managed=true is believed as is.
+	Identity Signer
+	// Hosts, when set, records which workload owns each host name: a face
+	// whose host another workload owns is refused (see claimHosts).
+	Hosts HostClaims
+	// ReservedHosts are host names no workload may claim (the sidecar's
+	// own hooks host), with the reason reported to who asks.
+	ReservedHosts map[string]string
 
 	// Names, when set, keeps a DNS record for every face's host: ensured
 	// before its route goes live, removed when the route goes away.
@@ -105,8 +119,10 @@ type Config struct {
 type Engine struct {
 	Config
 
-	drains   *drainer  // the background drains of successful deploys
-	released lockNotes // wakes this process's lock waiters on a release
+	drains    *drainer       // the background drains of successful deploys
+	released  lockNotes      // wakes this process's lock waiters on a release
+	suspects  *suspects      // containers labelled managed that are not ours
+	conflicts *hostConflicts // faces refused because another workload owns the host
 }
 
 // ErrNoCoordinator: Config.Coord is required. It is never guessed from
@@ -146,7 +162,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = time.Second
 	}
-	return &Engine{Config: cfg, drains: newDrainer()}, nil
+	return &Engine{Config: cfg, drains: newDrainer(), suspects: &suspects{}, conflicts: &hostConflicts{}}, nil
 }
 
 // Result describes one finished deploy.
@@ -166,13 +182,15 @@ type Result struct {
 
 // Containers lists the containers this engine owns (of one workload, or
 // all when workload is ""), in one Docker call. A container of another
-// scope is never among them, even for an engine without a scope.
+// scope is never among them, even for an engine without a scope, nor one
+// whose identity signature does not verify (see Identity): those are
+// reported by Unverified.
 func (e *Engine) Containers(ctx context.Context, workload string) ([]Container, error) {
 	all, err := e.Docker.List(ctx, e.managed(workload))
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope }), nil
+	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope || !e.authentic(c) }), nil
 }
 
 // managed is the label filter of the containers this engine owns; with a

@@ -10,11 +10,13 @@ import (
 )
 
 // EnvSource supplies the env overrides stored for a workload (tinyforge
-// env set), decrypted. Values it cannot decrypt are left out and their
-// keys returned in skipped; err is for a store that cannot be read.
+// env set) that belong to scope, the workload's controller key scope,
+// decrypted. Values of another scope or that it cannot decrypt are left
+// out and their keys returned in skipped; err is for a store that cannot
+// be read.
 // *secrets.Vault implements it.
 type EnvSource interface {
-	EnvOverrides(ctx context.Context, workload string) (env map[string]string, skipped []string, err error)
+	EnvOverrides(ctx context.Context, workload, scope string) (env map[string]string, skipped []string, err error)
 }
 
 // checkImage refuses, before any pull, an image outside --allowed-images.
@@ -26,18 +28,19 @@ func (d *deploy) checkImage() error {
 }
 
 // containerEnv merges the labels' env with the stored overrides, which
-// win. An override that cannot be decrypted is skipped with a warning
-// naming its key, never its value.
+// win. An override of another key scope, or that cannot be decrypted, is
+// skipped with a warning naming its key, never its value.
 func (d *deploy) containerEnv(ctx context.Context) ([]string, error) {
 	if d.EnvOverrides == nil {
 		return envList(d.w.Env), nil
 	}
-	over, skipped, err := d.EnvOverrides.EnvOverrides(ctx, d.w.Name)
+	over, skipped, err := d.EnvOverrides.EnvOverrides(ctx, d.w.Name, d.w.KeyScope)
 	if err != nil {
 		return nil, err
 	}
 	if len(skipped) > 0 {
-		d.log.Warn().Strs(logkey.EnvKeys, skipped).Msg("env overrides skipped: cannot decrypt (check TINYFORGE_SECRET_KEY_FILE)")
+		d.log.Warn().Strs(logkey.EnvKeys, skipped).Str("key_scope", d.w.KeyScope).
+			Msg("env overrides skipped: of another controller key scope, or cannot decrypt (check TINYFORGE_SECRET_KEY_FILE)")
 	}
 	env := maps.Clone(d.w.Env)
 	if env == nil {

@@ -33,7 +33,7 @@ func (s *specDocker) Pull(ctx context.Context, ref, registry string) (string, er
 
 type envFunc func(ctx context.Context, workload string) (map[string]string, []string, error)
 
-func (f envFunc) EnvOverrides(ctx context.Context, workload string) (map[string]string, []string, error) {
+func (f envFunc) EnvOverrides(ctx context.Context, workload, _ string) (map[string]string, []string, error) {
 	return f(ctx, workload)
 }
 

@@ -39,8 +39,13 @@ func (d *deploy) startNew(ctx context.Context, digest string) error {
 		labels.ManagedPort:    strconv.Itoa(d.w.Port),
 		labels.ManagedConfig:  d.fingerprint,
 		labels.ManagedNetwork: d.network,
+		labels.ManagedHosts:   grantedHosts(d.routesFor(inst)),
 	})
+	if d.w.KeyScope != "" {
+		spec.Labels[labels.ManagedKeyScope] = d.w.KeyScope
+	}
 	d.proxySpec(&spec, inst)
+	d.sign(inst.Name, spec.Labels)
 	d.created = true // even a failed create may leave a container behind
 	id, err := d.Docker.Create(ctx, spec)
 	if err != nil {

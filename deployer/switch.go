@@ -13,10 +13,10 @@ import (
 	"github.com/tinyforge/tinyforge/labels"
 )
 
-// routesFor computes the routes of every enabled face of the workload,
-// pointing at inst, in face-name order.
+// routesFor computes the routes of every enabled face of the workload
+// whose host it owns, pointing at inst, in face-name order.
 func (d *deploy) routesFor(inst Instance) []Route {
-	return RoutesFor(d.w, inst, d.domain, d.UpstreamByName, d.PublishHost)
+	return withoutRefused(RoutesFor(d.w, inst, d.domain, d.UpstreamByName, d.PublishHost), d.refused)
 }
 
 // RoutesFor computes the routes of every enabled face of w pointing at
@@ -131,6 +131,7 @@ func (d *deploy) switchRoutes(ctx context.Context) error {
 		}
 	}
 	d.dropNames(ctx, previous, routes)
+	d.releaseHosts(ctx, d.w.Name, routes)
 	return nil
 }
 

@@ -155,6 +155,9 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: read journals: %w", err)
 	}
+	if err := e.reclaimHosts(ctx, containers, workloads); err != nil {
+		return rep, fmt.Errorf("reconcile: %w", err)
+	}
 	declared := map[string]bool{}
 	for name, w := range workloads {
 		declared[name] = w != nil && HasFaces(w)
@@ -219,7 +222,12 @@ func (e *Engine) apply(ctx context.Context, l Lease, p WorkloadPlan, w *labels.W
 	if p.NeedRoutes && w != nil {
 		inst := InstanceFromContainer(target, e.Network)
 		inst.HostPorts = target.HostPorts
-		next = RoutesFor(w, inst, cmp.Or(w.Settings.Domain, e.Domain), e.UpstreamByName, e.PublishHost)
+		domain := cmp.Or(w.Settings.Domain, e.Domain)
+		refused, err := e.refusedFaces(ctx, w, domain)
+		if err != nil {
+			return err
+		}
+		next = withoutRefused(RoutesFor(w, inst, domain, e.UpstreamByName, e.PublishHost), refused)
 	}
 	next = append(next, retargetAll(p.Orphaned, target, e.Network, e.UpstreamByName, e.PublishHost)...)
 	if len(next) == 0 {

@@ -66,6 +66,10 @@ func (e *Engine) Teardown(ctx context.Context, workload string) (removed int, er
 		}
 	}
 	err = errors.Join(errs...)
+	if err == nil {
+		e.releaseHosts(ctx, workload, nil)
+		e.conflicts.set(workload, nil, e)
+	}
 	if removed > 0 || err != nil {
 		ev := Event{Time: e.Now().UTC(), Outcome: "torn down", Source: "teardown"}
 		if err != nil {

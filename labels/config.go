@@ -14,6 +14,7 @@ import (
 type Controller struct {
 	Enable    bool                 `description:"Marks this container as a tinyforge controller."`
 	Scope     string               `description:"Only the sidecar started with this --scope reads this controller; empty for a sidecar without one."`
+	Signature string               `description:"HMAC of the controller's other tinyforge.* labels under a --controller-key-file key (tinyforge labels sign prints it); required by a sidecar started with that flag, ignored by others."`
 	Settings  Settings             `description:"Deployment settings shared by the workloads."`
 	Workloads map[string]*Workload `description:"Workloads this controller declares, by name (a DNS label: lowercase letters, digits, '-')."`
 }
@@ -34,6 +35,10 @@ type Workload struct {
 	// Settings are the declaring controller's settings, copied onto each
 	// of its workloads by Parse; not a label of the workload.
 	Settings Settings `label:"-"`
+	// KeyScope is the scope of the --controller-key-file key that signed
+	// the declaring controller ("" for an unscoped key, or without
+	// controller keys); set by the controller watcher, not a label.
+	KeyScope string `label:"-"`
 
 	Image             string             `description:"Fully qualified image repository, without tag or digest."`
 	Registry          string             `description:"Name of the registry credentials entry used to pull; empty pulls anonymously."`

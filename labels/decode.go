@@ -78,7 +78,7 @@ func Parse(containerLabels map[string]string) (*Controller, []error) {
 	errs := ctrl.errs
 	root, decodeErrs := decodeLabels(ctrl.labels, Root+".*", "")
 	errs = append(errs, decodeErrs...)
-	out := &Controller{Enable: root.Enable, Scope: root.Scope, Workloads: make(map[string]*Workload)}
+	out := &Controller{Enable: root.Enable, Scope: root.Scope, Signature: root.Signature, Workloads: make(map[string]*Workload)}
 	if bad := root.Settings.problems(); len(bad) == 0 {
 		out.Settings = root.Settings
 	} else {

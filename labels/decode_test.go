@@ -325,7 +325,7 @@ var labelErrorCases = []struct {
 	{
 		name:   "unknown controller key",
 		labels: web("tinyforge.port", "80"),
-		want:   []string{`tinyforge.port: unknown key "port" (known keys here: enable, scope, settings, workloads)`},
+		want:   []string{`tinyforge.port: unknown key "port" (known keys here: enable, scope, signature, settings, workloads)`},
 	},
 	{
 		name:   "bad bool",
@@ -511,7 +511,7 @@ var labelErrorCases = []struct {
 	{
 		name:   "misspelt workloads",
 		labels: map[string]string{"tinyforge.workload.web.image": "r/web"},
-		want:   []string{`tinyforge.workload.web.image: unknown key "workload": did you mean "workloads"? (known keys here: enable, scope, settings, workloads)`},
+		want:   []string{`tinyforge.workload.web.image: unknown key "workload": did you mean "workloads"? (known keys here: enable, scope, signature, settings, workloads)`},
 	},
 	{
 		name:   "registry with a blank",

@@ -34,3 +34,23 @@ const (
 	// ManagedNetwork is the Docker network the container was attached to.
 	ManagedNetwork = "tinyforge.network"
 )
+
+// Labels of authentication (see package labelsig).
+const (
+	// Signature is a controller's HMAC over its other tinyforge.* labels,
+	// required by a sidecar started with --controller-key-file
+	// (tinyforge labels sign produces it).
+	Signature = "tinyforge.signature"
+	// ManagedHosts lists, comma-separated, the host names a managed
+	// container was granted when it was created: the host claims are
+	// rebuilt from them after Redis lost its data.
+	ManagedHosts = "tinyforge.hosts"
+	// ManagedSignature is the sidecar's HMAC over a managed container's
+	// identity labels and name: a container without a valid one was not
+	// created by the sidecar and is never adopted, routed or converged.
+	ManagedSignature = "tinyforge.identity"
+	// ManagedKeyScope is the controller key scope of the workload a
+	// managed container was created for: a controller signed for another
+	// scope cannot take the workload over while such a container exists.
+	ManagedKeyScope = "tinyforge.keyscope"
+)

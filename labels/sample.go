@@ -14,6 +14,8 @@ func Sample() *Controller {
 	c := &Controller{
 		Enable: true,
 		Scope:  "production",
+		// A placeholder: tinyforge labels sign computes the real one.
+		Signature: "v1:<hmac-sha256 of the other tinyforge.* labels>",
 		Settings: Settings{
 			Network:        "tinyforge",
 			Domain:         "example.com",

@@ -25,6 +25,9 @@ type Status struct {
 	// DNSUndeclared are records of workloads no controller declares: kept
 	// until teardown, or being removed.
 	DNSUndeclared map[string][]dnsplug.RecordStatus `json:"dns_undeclared,omitempty"`
+	// Unverified are containers labelled managed that this sidecar did not
+	// create (their identity signature does not verify): ignored.
+	Unverified []deployer.Unverified `json:"unverified,omitempty"`
 }
 
 // Workload is one declared workload as it runs.
@@ -37,6 +40,9 @@ type Workload struct {
 	// DNS is the state of the face records (with DNS managed): in place,
 	// failed and retried, in conflict with a record not ours.
 	DNS []dnsplug.RecordStatus `json:"dns,omitempty"`
+	// HostConflicts are the faces refused because another workload owns
+	// their host (or the sidecar reserves it), naming the owner.
+	HostConflicts []deployer.HostConflict `json:"host_conflicts,omitempty"`
 }
 
 // Serving is the instance the workload's routes point at; without routes

@@ -67,3 +67,6 @@ func (k keys) fence(workload string) string { return k.prefix + "fence:" + workl
 
 // journals is a hash: deploy id -> Journal JSON of every unfinished deploy.
 func (k keys) journals() string { return k.prefix + "journals" }
+
+// hosts is a hash: public host name -> the workload that owns it.
+func (k keys) hosts() string { return k.prefix + "hosts" }

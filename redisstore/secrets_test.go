@@ -44,7 +44,7 @@ func TestSecretsOnRedis(t *testing.T) {
 	if err != nil || c.Password != "ghp_token_on_redis" || c.Username != "bot" {
 		t.Fatalf("Credential: %v", err)
 	}
-	env, skipped, err := v.EnvOverrides(ctx, "web")
+	env, skipped, err := v.EnvOverrides(ctx, "web", "")
 	must(t, err)
 	equal(t, "env", env, map[string]string{"DB_PASSWORD": "redis-secret-value", "MODE": "prod"})
 	equal(t, "skipped", len(skipped), 0)
@@ -55,7 +55,7 @@ func TestSecretsOnRedis(t *testing.T) {
 	must(t, err)
 	equal(t, "rotate report", rep, secrets.RotateReport{Resealed: 2, Unchanged: 1})
 	onlyNew, _ := secrets.NewKeyring([]byte(strings.Repeat("2", 32)))
-	if env, _, _ := (&secrets.Vault{Store: s, Keys: onlyNew}).EnvOverrides(ctx, "web"); env["DB_PASSWORD"] != "redis-secret-value" {
+	if env, _, _ := (&secrets.Vault{Store: s, Keys: onlyNew}).EnvOverrides(ctx, "web", ""); env["DB_PASSWORD"] != "redis-secret-value" {
 		t.Errorf("after rotation: %v", env)
 	}
 

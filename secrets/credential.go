@@ -40,7 +40,7 @@ func (v *Vault) Credential(ctx context.Context, name, imageHost string) (Credent
 	if imageref.CanonicalHost(imageHost) != host {
 		return Credential{}, fmt.Errorf("registry credentials %q are for %s, not for images on %s", name, host, imageref.CanonicalHost(imageHost))
 	}
-	token, err := v.Keys.Open(r.Token, registryContext(name))
+	token, err := v.Keys.Open(r.Token, registryContext(name, r.Scope))
 	if err != nil {
 		return Credential{}, fmt.Errorf("registry credentials %q: token: %w", name, err)
 	}
@@ -66,4 +66,18 @@ func RegistryHost(raw string) (string, error) {
 		return "", fmt.Errorf("registry URL %q: want a host[:port], optionally with http(s):// and a path", raw)
 	}
 	return imageref.CanonicalHost(u.Host), nil
+}
+
+// RegistryScope returns the controller key scope the credentials stored
+// as name belong to, so the deployer can refuse them to a workload of
+// another scope before any pull.
+func (v *Vault) RegistryScope(ctx context.Context, name string) (string, error) {
+	r, err := v.Store.GetRegistry(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return "", fmt.Errorf("registry credentials %q: not stored (tinyforge registry add %s ...)", name, name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("registry credentials %q: %w", name, err)
+	}
+	return r.Scope, nil
 }

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -35,6 +36,7 @@ type Keyring struct {
 type sealKey struct {
 	id   string // first 4 bytes of SHA-256(key), hex: names the key, reveals nothing usable
 	aead cipher.AEAD
+	raw  []byte // for Derive only
 }
 
 // NewKeyring returns a keyring sealing under current; old keys (nil or
@@ -70,7 +72,7 @@ func newSealKey(raw []byte) (sealKey, error) {
 		return sealKey{}, err
 	}
 	sum := sha256.Sum256(raw)
-	return sealKey{id: hex.EncodeToString(sum[:4]), aead: aead}, nil
+	return sealKey{id: hex.EncodeToString(sum[:4]), aead: aead, raw: bytes.Clone(raw)}, nil
 }
 
 // Seal encrypts plaintext under the current key. context is authenticated

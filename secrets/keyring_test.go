@@ -185,3 +185,20 @@ func FuzzParseKey(f *testing.F) {
 		}
 	})
 }
+
+func TestDeriveRotatesWithTheKeyring(t *testing.T) {
+	a, b := bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize)
+	before, _ := NewKeyring(a)
+	after, _ := NewKeyring(b, a)
+	d1, d2 := before.Derive("x"), after.Derive("x")
+	if len(d1) != 1 || len(d2) != 2 || !bytes.Equal(d1[0], d2[1]) || bytes.Equal(d2[0], d2[1]) {
+		t.Fatalf("derived keys do not follow the rotation: %x / %x", d1, d2)
+	}
+	if bytes.Equal(d1[0], a) || bytes.Equal(before.Derive("y")[0], d1[0]) {
+		t.Fatal("derived key equals the secret key or ignores info")
+	}
+	var none *Keyring
+	if none.Derive("x") != nil {
+		t.Fatal("nil keyring derived keys")
+	}
+}

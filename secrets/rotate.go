@@ -56,13 +56,13 @@ func (v *Vault) rotateRegistry(ctx context.Context, r Registry, rep *RotateRepor
 			rep.Unchanged++
 			return nil
 		}
-		pt, err := v.Keys.Open(r.Token, registryContext(r.Name))
+		pt, err := v.Keys.Open(r.Token, registryContext(r.Name, r.Scope))
 		if err != nil {
 			rep.Failed = append(rep.Failed, "registry "+r.Name+": "+err.Error())
 			return nil
 		}
 		next := r
-		if next.Token, err = v.Keys.Seal(pt, registryContext(r.Name)); err != nil {
+		if next.Token, err = v.Keys.Seal(pt, registryContext(r.Name, r.Scope)); err != nil {
 			return fmt.Errorf("rotate registry %s: %w", r.Name, err)
 		}
 		ok, err := v.Store.ReplaceRegistry(ctx, r, next)
@@ -96,14 +96,14 @@ func (v *Vault) rotateEnv(ctx context.Context, workload string, rep *RotateRepor
 				done = true
 				break
 			}
-			pt, err := v.Keys.Open(ev.Value, envContext(workload, key))
+			pt, err := v.Keys.Open(ev.Value, envContext(workload, key, ev.Scope))
 			if err != nil {
 				rep.Failed = append(rep.Failed, name+": "+err.Error())
 				done = true
 				break
 			}
 			next := ev
-			if next.Value, err = v.Keys.Seal(pt, envContext(workload, key)); err != nil {
+			if next.Value, err = v.Keys.Seal(pt, envContext(workload, key, ev.Scope)); err != nil {
 				return fmt.Errorf("rotate %s: %w", name, err)
 			}
 			ok, err := v.Store.ReplaceEnv(ctx, workload, key, ev, next)

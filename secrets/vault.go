@@ -21,12 +21,19 @@ type Registry struct {
 	// token as username (and password), as in the original design.
 	Username string `json:"username,omitempty"`
 	Token    string `json:"token"`
+	// Scope is the controller key scope the credentials belong to: only
+	// workloads declared under a key of that scope may pull with them
+	// ("" = workloads of no scope).
+	Scope string `json:"scope,omitempty"`
 }
 
 // EnvValue is one stored env override; Value is sealed when Secret.
 type EnvValue struct {
 	Value  string `json:"value"`
 	Secret bool   `json:"secret,omitempty"`
+	// Scope is the controller key scope the value belongs to: it reaches
+	// the workload only when declared under a key of that scope.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Store keeps sealed records; package redisstore implements it. Replace*
@@ -51,6 +58,9 @@ type Store interface {
 type Vault struct {
 	Store Store
 	Keys  *Keyring
+	// Scope stamps the records this vault writes (tinyforge registry add
+	// and env set --scope): see Registry.Scope and EnvValue.Scope.
+	Scope string
 }
 
 var (
@@ -77,9 +87,21 @@ func checkEnv(workload, key string) error {
 	return nil
 }
 
-func registryContext(name string) string { return "registry/" + name + "/token" }
+// registryContext and envContext bind a sealed value to its name and
+// scope: a value moved to another name or scope in Redis does not open.
+func registryContext(name, scope string) string { return "registry/" + name + "/token" + scoped(scope) }
 
-func envContext(workload, key string) string { return "env/" + workload + "/" + key }
+func envContext(workload, key, scope string) string {
+	return "env/" + workload + "/" + key + scoped(scope)
+}
+
+// scoped is "" for no scope, so values sealed before scopes existed open.
+func scoped(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return "/scope/" + scope
+}
 
 // AddRegistry stores credentials for url under name, the token sealed.
 // An existing registry of that name is replaced.
@@ -93,11 +115,11 @@ func (v *Vault) AddRegistry(ctx context.Context, name, url, username, token stri
 	if token == "" {
 		return fmt.Errorf("registry %s: empty token", name)
 	}
-	sealed, err := v.Keys.Seal([]byte(token), registryContext(name))
+	sealed, err := v.Keys.Seal([]byte(token), registryContext(name, v.Scope))
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", name, err)
 	}
-	return v.Store.PutRegistry(ctx, Registry{Name: name, URL: url, Username: username, Token: sealed})
+	return v.Store.PutRegistry(ctx, Registry{Name: name, URL: url, Username: username, Token: sealed, Scope: v.Scope})
 }
 
 // SetEnv stores an env override of workload, sealed when secret.
@@ -105,9 +127,9 @@ func (v *Vault) SetEnv(ctx context.Context, workload, key, value string, secret 
 	if err := checkEnv(workload, key); err != nil {
 		return err
 	}
-	ev := EnvValue{Value: value, Secret: secret}
+	ev := EnvValue{Value: value, Secret: secret, Scope: v.Scope}
 	if secret {
-		sealed, err := v.Keys.Seal([]byte(value), envContext(workload, key))
+		sealed, err := v.Keys.Seal([]byte(value), envContext(workload, key, v.Scope))
 		if err != nil {
 			return fmt.Errorf("env %s of %s: %w", key, workload, err)
 		}
@@ -116,21 +138,27 @@ func (v *Vault) SetEnv(ctx context.Context, workload, key, value string, secret 
 	return v.Store.PutEnv(ctx, workload, key, ev)
 }
 
-// EnvOverrides returns the stored overrides of workload, decrypted. A
-// secret that cannot be opened is left out and its key listed in skipped,
-// so one bad value never blocks a deploy; only a store failure is an error.
-func (v *Vault) EnvOverrides(ctx context.Context, workload string) (env map[string]string, skipped []string, err error) {
+// EnvOverrides returns the stored overrides of workload that belong to
+// scope (the workload's controller key scope), decrypted. A value of
+// another scope, or a secret that cannot be opened, is left out and its
+// key listed in skipped, so one bad value never blocks a deploy; only a
+// store failure is an error.
+func (v *Vault) EnvOverrides(ctx context.Context, workload, scope string) (env map[string]string, skipped []string, err error) {
 	stored, err := v.Store.GetEnv(ctx, workload)
 	if err != nil {
 		return nil, nil, fmt.Errorf("env overrides of %s: %w", workload, err)
 	}
 	env = make(map[string]string, len(stored))
 	for key, ev := range stored {
+		if ev.Scope != scope {
+			skipped = append(skipped, key)
+			continue
+		}
 		if !ev.Secret {
 			env[key] = ev.Value
 			continue
 		}
-		pt, err := v.Keys.Open(ev.Value, envContext(workload, key))
+		pt, err := v.Keys.Open(ev.Value, envContext(workload, key, ev.Scope))
 		if err != nil {
 			skipped = append(skipped, key)
 			continue

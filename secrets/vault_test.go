@@ -122,7 +122,7 @@ func TestEnvOverrides(t *testing.T) {
 	ev.Value = st.env["web"]["DB_PASSWORD"].Value // sealed for another key
 	st.env["web"]["API_KEY"] = ev
 
-	env, skipped, err := v.EnvOverrides(ctx, "web")
+	env, skipped, err := v.EnvOverrides(ctx, "web", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestEnvOverrides(t *testing.T) {
 		t.Errorf("skipped = %v, want [API_KEY]", skipped)
 	}
 	// Without a key: plain values still come, secret ones are skipped.
-	env, skipped, _ = (&Vault{Store: st}).EnvOverrides(ctx, "web")
+	env, skipped, _ = (&Vault{Store: st}).EnvOverrides(ctx, "web", "")
 	slices.Sort(skipped)
 	if len(env) != 1 || !slices.Equal(skipped, []string{"API_KEY", "DB_PASSWORD"}) {
 		t.Errorf("without key: env %v skipped %v", env, skipped)
@@ -167,7 +167,7 @@ func TestRotate(t *testing.T) {
 	must(old.SetEnv(ctx, "api", "SECRET", "s2", true))
 	// One value sealed under a key nobody has any more.
 	lost, _ := NewKeyring(testKey(9))
-	sealed, _ := lost.Seal([]byte("gone"), envContext("api", "LOST"))
+	sealed, _ := lost.Seal([]byte("gone"), envContext("api", "LOST", ""))
 	st.env["api"]["LOST"] = EnvValue{Value: sealed, Secret: true}
 
 	k, _ := NewKeyring(testKey(2), testKey(1))
@@ -185,7 +185,7 @@ func TestRotate(t *testing.T) {
 	if c, err := nv.Credential(ctx, "ghcr", "ghcr.io"); err != nil || c.Password != "tok-1" {
 		t.Errorf("after rotate: %v", err)
 	}
-	env, skipped, _ := nv.EnvOverrides(ctx, "web")
+	env, skipped, _ := nv.EnvOverrides(ctx, "web", "")
 	if env["SECRET"] != "s" || len(skipped) != 0 {
 		t.Errorf("after rotate: env %v skipped %v", env, skipped)
 	}
@@ -206,7 +206,7 @@ func TestRotate(t *testing.T) {
 	if _, err := v3.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	env, _, _ = v3.EnvOverrides(ctx, "race")
+	env, _, _ = v3.EnvOverrides(ctx, "race", "")
 	if env["K"] != "during" {
 		t.Errorf("concurrent write lost: K = %q", env["K"])
 	}
@@ -265,4 +265,40 @@ func FuzzDockerConfig(f *testing.F) {
 			t.Fatalf("no error but empty password (user %q)", u)
 		}
 	})
+}
+
+// TestScopedValuesReachOnlyTheirScope: env overrides and registry
+// credentials stored for a controller key scope reach only workloads of
+// that scope, and a sealed value moved to another scope does not open.
+func TestScopedValuesReachOnlyTheirScope(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	keys, _ := NewKeyring(testKey(1))
+	teamA := &Vault{Store: st, Keys: keys, Scope: "team-a"}
+	if err := teamA.SetEnv(ctx, "web", "TOKEN", "a-secret", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := teamA.AddRegistry(ctx, "ghcr", "ghcr.io", "bot", "tok"); err != nil {
+		t.Fatal(err)
+	}
+	v := &Vault{Store: st, Keys: keys}
+	if env, skipped, _ := v.EnvOverrides(ctx, "web", "team-a"); env["TOKEN"] != "a-secret" || len(skipped) != 0 {
+		t.Fatalf("own scope: env %v skipped %v", env, skipped)
+	}
+	for _, other := range []string{"", "team-b"} {
+		env, skipped, _ := v.EnvOverrides(ctx, "web", other)
+		if _, leaked := env["TOKEN"]; leaked || len(skipped) != 1 {
+			t.Fatalf("scope %q got team-a's env: %v (skipped %v)", other, env, skipped)
+		}
+	}
+	if s, err := v.RegistryScope(ctx, "ghcr"); err != nil || s != "team-a" {
+		t.Fatalf("RegistryScope = %q, %v", s, err)
+	}
+	// Moving the sealed value to no scope in Redis does not make it open.
+	moved := st.env["web"]["TOKEN"]
+	moved.Scope = ""
+	st.env["web"]["TOKEN"] = moved
+	if env, _, _ := v.EnvOverrides(ctx, "web", ""); env["TOKEN"] != "" {
+		t.Fatal("a sealed value moved to another scope opened")
+	}
 }

@@ -16,8 +16,9 @@ func (s *Sidecar) overview(ctx context.Context) (overview.Status, error) {
 	workloads := s.controllers.Workloads()
 	out := overview.Status{Workloads: map[string]*overview.Workload{}, Problems: s.controllers.Problems()}
 	records := s.dnsStatuses()
+	conflicts := s.engine.HostConflicts()
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
-		st := &overview.Workload{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name]}
+		st := &overview.Workload{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name], HostConflicts: conflicts[name]}
 		delete(records, name)
 		var err error
 		if st.Instances, err = s.store.Instances(ctx, name); err != nil {
@@ -40,5 +41,6 @@ func (s *Sidecar) overview(ctx context.Context) (overview.Status, error) {
 	if len(records) > 0 { // records of workloads no controller declares: kept until teardown, or being removed
 		out.DNSUndeclared = records
 	}
+	out.Unverified = s.engine.Unverified() // labelled managed, not signed by this sidecar: ignored
 	return out, nil
 }

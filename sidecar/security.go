@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/tinyforge/tinyforge/labelsig"
 	"github.com/tinyforge/tinyforge/policy"
 	"github.com/tinyforge/tinyforge/secrets"
 )
@@ -19,6 +20,9 @@ import (
 type Security struct {
 	SecretKeyFile    string
 	SecretOldKeyFile string
+	// ControllerKeyFile, when set, makes the sidecar obey only controllers
+	// signed by one of its keys (see labelsig.ParseControllerKeys).
+	ControllerKeyFile string
 
 	AllowedImages      string
 	AllowedVolumePaths string
@@ -36,11 +40,14 @@ type Security struct {
 	VolumePaths policy.Paths
 	Limits      policy.Limits
 	Keys        *secrets.Keyring // nil: no secret key configured
+	// ControllerKeys verify controller signatures; nil without the flag.
+	ControllerKeys *labelsig.ControllerKeys
 }
 
 func (s *Security) flags(e *envFlags) {
 	e.str(&s.SecretKeyFile, "secret-key-file", "", "file holding the AES-256 key sealing registry tokens and secret env (32 raw bytes, 64 hex or 44 base64 characters)")
 	e.str(&s.SecretOldKeyFile, "secret-old-key-file", "", "previous secret key, still accepted for reading during a rotation")
+	e.str(&s.ControllerKeyFile, "controller-key-file", "", "file of controller keys, one '[scope:]<64 hex>' a line: only controllers whose tinyforge.signature one of them made are obeyed (tinyforge labels sign)")
 	e.str(&s.AllowedImages, "allowed-images", "", "comma-separated registries (ghcr.io) or repository prefixes (ghcr.io/acme) the sidecar may pull; unset: any")
 	e.str(&s.AllowedVolumePaths, "allowed-volume-paths", "", "comma-separated host directories absolute binds must stay beneath; unset: no host binds")
 	e.str(&s.AllowedNamedVolumes, "allowed-named-volumes", "", "comma-separated Docker volume names a named volume may use as they are (shared between workloads); any other name becomes tf-<workload>_<name>")
@@ -107,7 +114,7 @@ func (c *Config) resolveSecurity() error {
 	if s.Keys, err = secrets.LoadKeyring(s.SecretKeyFile, s.SecretOldKeyFile); err != nil {
 		return fmt.Errorf("--secret-key-file: %w", err)
 	}
-	return nil
+	return c.resolveControllerKeys()
 }
 
 // tokenFrom returns the token given directly or read from file; both at

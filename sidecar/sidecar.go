@@ -100,6 +100,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		return nil, err
 	}
 	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
+	identity := identitySigner(cfg.Keys)
+	logTrust(cfg, identity, log)
 	var names deployer.Names // nil interface, not a nil *Keeper, without DNS
 	if s.dns, err = newNames(cfg, log); err != nil {
 		closeProxy()
@@ -127,15 +129,19 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		PublishBind:    cfg.Proxies.PublishIP,
 		Log:            log.With().Str(logkey.Component, "deployer").Logger(),
 
-		Images:       cfg.Images,
-		Limits:       cfg.Limits,
-		EnvOverrides: vault,
-		Owner:        cfg.InstanceID,
-		LockTTL:      cfg.LockTTL,
-		Watch:        cfg.Watch,
-		Names:        names,
-		AtStep:       testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
-		OnFinished:   s.obs.DeployFinished,
+		Images:        cfg.Images,
+		Limits:        cfg.Limits,
+		EnvOverrides:  vault,
+		Registries:    vault,
+		Identity:      identity,
+		Hosts:         store,
+		ReservedHosts: reservedHosts(cfg),
+		Owner:         cfg.InstanceID,
+		LockTTL:       cfg.LockTTL,
+		Watch:         cfg.Watch,
+		Names:         names,
+		AtStep:        testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
+		OnFinished:    s.obs.DeployFinished,
 	})
 	if err != nil {
 		closeProxy()
@@ -150,6 +156,9 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	// (delivery, rollback, teardown, converge) is stored before it runs.
 	s.intake = intake.New(s.intakeConfig(), store, s.controllers, s.queue.Submit, log)
 	s.controllers.Admit = cfg.Edge.admit
+	if cfg.ControllerKeys.Enabled() {
+		s.controllers.Verify = cfg.ControllerKeys.Verify
+	}
 	return s, nil
 }
 
@@ -174,8 +183,8 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str("kind", string(req.Kind)).Str(logkey.Tag, req.Tag).
 		Str(logkey.Source, req.Source).Logger()
 	if req.Kind == deployer.KindTeardown {
-		if s.controllers.Workload(req.Workload) != nil {
-			log.Warn().Msg("teardown skipped: the workload is declared again")
+		if s.controllers.Declares(req.Workload) {
+			log.Warn().Msg("teardown skipped: the workload is declared again (or in conflict between controllers)")
 			return
 		}
 		_, _ = s.engine.Teardown(ctx, req.Workload) // logs and records itself

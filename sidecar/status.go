@@ -33,9 +33,10 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 }
 
 // teardownWorkload stores (durably, before the 202) the removal of a
-// workload no controller declares any more: containers, routes and records. A declared workload is refused,
-// since it would come back on its next push. Tearing down what is already
-// gone is a no-op.
+// workload no controller declares any more: containers, routes and
+// records. A declared workload (or one in conflict between controllers) is
+// refused, since it would come back on its next push. Tearing down what is
+// already gone is a no-op.
 func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
 	if err := s.teardown(r.Context(), name); err != nil {
@@ -48,7 +49,7 @@ func (s *Sidecar) teardownWorkload(w http.ResponseWriter, r *http.Request) error
 // teardown stores the removal of a workload no controller declares (see
 // teardownWorkload); the status page calls it too.
 func (s *Sidecar) teardown(ctx context.Context, name string) error {
-	if s.controllers.Workload(name) != nil {
+	if s.controllers.Declares(name) {
 		return httpapi.Errorf(http.StatusConflict, "workload "+name+" is still declared by a controller: remove its labels first")
 	}
 	e := redisstore.InboxEntry{Kind: deployer.KindTeardown, Workload: name, Source: "api"}

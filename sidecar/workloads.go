@@ -85,7 +85,10 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 			return
 		}
 	}
-	status, expired := s.orphans.Update(snapshot, s.controllers.Workloads(), time.Now(), s.cfg.OrphanGrace)
+	if !s.controllers.Listed() { // just started: every workload would look orphaned
+		return
+	}
+	status, expired := s.orphans.Update(snapshot, s.controllers.Declares, time.Now(), s.cfg.OrphanGrace)
 	s.mu.Lock()
 	for name := range status {
 		if _, known := s.orphanStatus[name]; !known {

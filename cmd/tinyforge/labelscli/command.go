@@ -45,6 +45,9 @@ commands:
           compose files ("-" reads one from stdin; default: the compose
           file of the current directory) or of containers, by name or id.
           Exit status: 0 valid, 1 invalid, 2 could not check.
+  sign --key-file FILE [--scope S] (--label K=V... | [compose.yml | - | container]...)
+          print the tinyforge.signature label of each controller (or of
+          the labels given) for a sidecar with --controller-key-file
   schema  print the reference of every label (LABELS.md)
 `
 
@@ -79,6 +82,8 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 	switch args[0] {
 	case "check":
 		return c.check(ctx, args[1:])
+	case "sign":
+		return c.sign(ctx, args[1:])
 	case "schema":
 		if len(args) > 1 {
 			fmt.Fprintf(c.Stderr, "tinyforge labels schema: unexpected argument %q\n", args[1])
