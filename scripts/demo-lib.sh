@@ -101,7 +101,8 @@ cli() { TINYFORGE_URL="http://$SIDECAR" TINYFORGE_API_TOKEN="$API" "$TINYFORGE" 
 
 # newest_deploy: the id of the newest deploy in the workload's history
 # ("" when there is none), read with the CLI like the rest of it.
-newest_deploy() { cli deploys --limit 1 "$W" 2>/dev/null | awk 'NR == 1 {print $3}'; }
+# (The first line is the table's header.)
+newest_deploy() { cli deploys --limit 1 "$W" 2>/dev/null | awk 'NR == 2 {print $3}'; }
 
 # wait_recorded PREV_ID T0: wait until the history's newest deploy is not
 # PREV_ID, i.e. the sidecar recorded the deploy as finished; sets rec_id,
@@ -110,10 +111,10 @@ newest_deploy() { cli deploys --limit 1 "$W" 2>/dev/null | awk 'NR == 1 {print $
 wait_recorded() {
   local l deadline=$(($(now_ms) + (WATCH + 90) * 1000))
   while [ "$(now_ms)" -lt $deadline ]; do
-    l=$(cli deploys --limit 1 "$W" 2>/dev/null | head -n 1)
+    l=$(cli deploys --limit 1 "$W" 2>/dev/null | sed -n 2p) # after the header
     if [ -n "$l" ] && [ "$(awk '{print $3}' <<<"$l")" != "$1" ]; then
       rec_ms=$(($(now_ms) - $2))
-      read -r _ _ rec_id rec_took _ _ rec_outcome <<<"$l"
+      read -r _ _ rec_id rec_took _ _ _ rec_outcome <<<"$l" # date time id took image digest source outcome
       return 0
     fi
     sleep 0.2
