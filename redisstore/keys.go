@@ -67,3 +67,7 @@ func (k keys) fence(workload string) string { return k.prefix + "fence:" + workl
 
 // journals is a hash: deploy id -> Journal JSON of every unfinished deploy.
 func (k keys) journals() string { return k.prefix + "journals" }
+
+// pending is a hash: workload -> Pending JSON, the delivery waiting for
+// approval (pending.go).
+func (k keys) pending() string { return k.prefix + "pending" }
