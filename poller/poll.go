@@ -8,6 +8,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/registryapi"
 )
 
 // Status is what the poller reports about one workload (GET
@@ -21,6 +22,9 @@ type Status struct {
 	// policy allows is newer than the serving one).
 	Tag    string `json:"tag,omitempty"`
 	Digest string `json:"digest,omitempty"`
+	// Note says why a successful poll found nothing to deploy: no tag
+	// newer than the serving one, or the tag not in the registry (yet).
+	Note string `json:"note,omitempty"`
 	// Submitted is the digest last submitted for deploy, and when.
 	Submitted   string    `json:"submitted,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
@@ -75,7 +79,7 @@ func (p *Poller) poll(ctx context.Context, w *labels.Workload, every time.Durati
 				st.Error = err.Error()
 				return
 			}
-			st.Error, st.Tag, st.Digest = "", found.tag, found.digest
+			st.Error, st.Tag, st.Digest, st.Note = "", found.tag, found.digest, found.note
 			if found.submit {
 				st.Submitted, st.SubmittedAt = found.digest, now
 			}
@@ -89,8 +93,8 @@ func (p *Poller) poll(ctx context.Context, w *labels.Workload, every time.Durati
 
 // found is what one poll found, and whether it was submitted.
 type found struct {
-	tag, digest string
-	submit      bool
+	tag, digest, note string
+	submit            bool
 }
 
 // once polls w once: the tag to deploy (the default tag, or for a semver
@@ -122,11 +126,16 @@ func (p *Poller) once(ctx context.Context, w *labels.Workload, submitted string)
 		}
 		newest, ok := w.NewestTag(servingTag, tags)
 		if !ok {
-			return found{tag: "", digest: ""}, nil // nothing newer than what serves
+			return found{note: fmt.Sprintf("none of the registry's %d tags is allowed to replace %q", len(tags), servingTag)}, nil
 		}
 		tag = newest
 	}
 	digest, err := reg.Digest(ctx, w.Image, tag)
+	if errors.Is(err, registryapi.ErrNotFound) {
+		// The registry answers; the tag is not pushed yet: no failure, no
+		// backoff, so its first push is found within one interval.
+		return found{tag: tag, note: "tag " + tag + " is not in the registry"}, nil
+	}
 	if err != nil {
 		return found{}, err
 	}

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/traefik/paerser/types"
 
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/registryapi"
 )
 
 // fakeRegistry answers from maps, counting requests; err fails them all.
@@ -31,7 +33,7 @@ func (r *fakeRegistry) Digest(_ context.Context, _, tag string) (string, error) 
 	}
 	d, ok := r.digests[tag]
 	if !ok {
-		return "", errors.New("manifest not found")
+		return "", fmt.Errorf("resolve %s: %w", tag, registryapi.ErrNotFound)
 	}
 	return d, nil
 }
@@ -140,6 +142,19 @@ func TestPollSubmitsOnlyNewDigests(t *testing.T) {
 	}
 	h.reg.set(func(r *fakeRegistry) { r.digests["latest"] = "sha256:3" })
 	waitFor(t, "the next digest submitted", func() bool { return len(h.subs()) == 2 })
+}
+
+// TestPollMissingTagIsNoFailure: a tag not pushed yet is no registry
+// error: no backoff, a note in the status, and its first push is found.
+func TestPollMissingTagIsNoFailure(t *testing.T) {
+	h := newHarness(t, polled("web", nil), nil)
+	waitFor(t, "polls of a missing tag", func() bool { return h.reg.count() >= 4 })
+	st, _ := h.p.Status("web")
+	if st.Failures != 0 || st.Error != "" || st.Note != "tag latest is not in the registry" {
+		t.Fatalf("status %+v", st)
+	}
+	h.reg.set(func(r *fakeRegistry) { r.digests["latest"] = "sha256:1" })
+	waitFor(t, "the first push submitted", func() bool { return len(h.subs()) == 1 })
 }
 
 // TestPollRegistryErrorBacksOff: a failing registry submits nothing, is
