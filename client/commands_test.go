@@ -22,6 +22,7 @@ func TestUsageNeverShowsTheToken(t *testing.T) {
 	t.Setenv("TINYFORGE_API_TOKEN", "very-secret-token-value")
 	for name, main := range map[string]func([]string, io.Writer, io.Writer) int{
 		"status": StatusMain, "deploy": DeployMain, "rollback": RollbackMain, "deploys": DeploysMain, "logs": LogsMain,
+		"approve": ApproveMain, "reject": RejectMain,
 	} {
 		var out, errOut bytes.Buffer
 		code := main([]string{"-h"}, &out, &errOut)

@@ -16,6 +16,10 @@ const (
 	SourceDockerHub    = "dockerhub"
 	SourceQuay         = "quay"
 	SourceAPI          = "api"
+	// SourcePoll: the poller found a new digest in the registry.
+	SourcePoll = "poll"
+	// SourceApproval: an operator approved a pending delivery.
+	SourceApproval = "approval"
 )
 
 // Sources lists every source, for the metrics to know them up front.
@@ -60,6 +64,14 @@ type Config struct {
 	// Images is --allowed-images: checked before any request is sent to an
 	// image's registry (the deployer checks it again before the pull).
 	Images policy.Images
+	// ServingTag is the tag serving a workload as last seen ("" when
+	// nothing does, or not known yet): the tag policy compares pushes to
+	// it at intake. It must be cheap (a cache); the executor checks again
+	// with a fresh look just before the deploy (Admit). nil: "".
+	ServingTag func(workload string) string
+	// Credentials reads the registry logins of the poller's and the
+	// tag listing's requests (nil: anonymous).
+	Credentials Credentials
 }
 
 // Secret is the secret of one source: its own, else the shared one ("":

@@ -20,8 +20,9 @@ type deployBody struct {
 }
 
 // deployAPI lets CI systems and people ask for a deploy: {workload, tag}
-// deploys that workload (its tags filter does not apply: the caller chose
-// it), {image, tag} deploys every workload using the image whose tags
+// deploys that workload (its tags filter and tag policy do not apply: the
+// caller chose it; without a tag under a semver policy and no defaultTag,
+// the newest tag the policy allows deploys), {image, tag} deploys every workload using the image whose tags
 // filter allows the tag, exactly as a push would. The request goes
 // through the same inbox as webhooks; an Idempotency-Key header makes a
 // retried request count once.
@@ -51,7 +52,11 @@ func (in *Intake) deployAPI(w http.ResponseWriter, r *http.Request) error {
 		if wl == nil {
 			return in.reject(r, SourceAPI, http.StatusNotFound, fmt.Sprintf("workload %q is not declared by any controller", req.Workload))
 		}
-		push := webhook.Push{Repository: wl.Image, Tag: wl.ResolveTag(req.Tag), EventID: delivery}
+		tag := wl.ResolveTag(req.Tag)
+		if req.Tag == "" && wl.DefaultTag == "" && isVersioned(wl) {
+			tag = "" // the newest tag the policy allows, looked up when it runs (Admit)
+		}
+		push := webhook.Push{Repository: wl.Image, Tag: tag, EventID: delivery}
 		return in.accept(w, r, SourceAPI, delivery, []webhook.Push{push}, wl)
 	}
 	repo, err := imageref.Repository(req.Image)

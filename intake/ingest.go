@@ -40,12 +40,14 @@ type intakeReply struct {
 }
 
 // accept is where every webhook and the deploy API end: it matches each
-// push to the workloads that use its image and allow its tag, stores what
+// push to the workloads that use its image and allow its tag (tags filter
+// and tag policy against the serving tag, see allowsPush), stores what
 // is to deploy in the durable inbox (at most once per delivery id) and
 // records every outcome, all in one Redis round trip, then answers 202.
 // When Redis cannot store it the answer is 503, so the sender retries:
 // nothing is acknowledged that is not stored. A non-nil only skips the
-// matching and the tag filter: the deploy API naming a workload.
+// matching, the tags filter and the tag policy: the deploy API naming a
+// workload.
 func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, delivery string, pushes []webhook.Push, only *labels.Workload) error {
 	if !in.ready.Load() {
 		w.Header().Set("Retry-After", "5")
@@ -82,7 +84,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 		targets := []*labels.Workload{only}
 		if only == nil {
 			var skipped []skip
-			targets, skipped = route(p, workloads, in.repository, (*labels.Workload).AllowsTag)
+			targets, skipped = route(p, workloads, in.repository, in.allowsPush)
 			for _, sk := range skipped {
 				ignore(p, sk.workload, sk.reason)
 			}
@@ -96,6 +98,9 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 				Source: source, Delivery: id, Pushed: p.Time, Received: now,
 			}
 			ref := t.Image + ":" + p.Tag
+			if p.Tag == "" { // the newest the policy allows, chosen when it runs
+				ref = t.Image
+			}
 			acc := deliveryEvent(now, source, id, delivery, ref, p.Digest, OutcomeAccepted)
 			dup := deliveryEvent(now, source, id, delivery, ref, p.Digest, OutcomeDuplicate+": delivery "+id+" was already accepted")
 			batch.Entries = append(batch.Entries, e)
@@ -149,11 +154,13 @@ type skip struct{ workload, reason string }
 
 // route decides which workloads a push deploys: those whose image is the
 // pushed repository (normalised as Docker resolves names) and whose tags
-// filter allows the tag, in name order. It also says why the push deploys
-// nothing elsewhere: no workload uses the image, or a filter refuses the
-// tag. repoOf normalises a workload's image ("" when it does not parse).
+// filter and tag policy allow the tag (allowed, with the reason when
+// not), in name order. It also says why the push deploys nothing
+// elsewhere: no workload uses the image, or a filter or policy refuses
+// the tag. repoOf normalises a workload's image ("" when it does not
+// parse).
 func route(p webhook.Push, workloads map[string]*labels.Workload, repoOf func(string) string,
-	allowed func(*labels.Workload, string) bool) ([]*labels.Workload, []skip) {
+	allowed func(*labels.Workload, string) (bool, string)) ([]*labels.Workload, []skip) {
 	repo, err := imageref.Repository(p.Image())
 	if err != nil {
 		return nil, []skip{{"", "invalid image name: " + err.Error()}}
@@ -167,8 +174,8 @@ func route(p webhook.Push, workloads map[string]*labels.Workload, repoOf func(st
 			continue
 		}
 		used = true
-		if !allowed(w, p.Tag) {
-			skipped = append(skipped, skip{name, fmt.Sprintf("tag %s not allowed by the tags filter of workload %s", p.Tag, name)})
+		if ok, reason := allowed(w, p.Tag); !ok {
+			skipped = append(skipped, skip{name, fmt.Sprintf("workload %s: %s", name, reason)})
 			continue
 		}
 		targets = append(targets, w)

@@ -7,7 +7,9 @@
 // consumer, the only caller of the deploy queue's submit, turns stored
 // entries into requests and acknowledges them once the request that
 // covers them finished; Prepare resolves a request's digest just before
-// it deploys.
+// it deploys. It also owns the delivery rules on that path: the tag
+// policy (at intake and again at dequeue, Admit), manual approval (Hold,
+// Approve, Reject, ExpireApprovals) and the poller's way in (Polled).
 //
 // It is built by the composition root (sidecar) with its dependencies
 // explicit: a Store (redisstore), the declared workloads (Declared,

@@ -20,7 +20,9 @@ func TestRoute(t *testing.T) {
 	}
 	repoOf := func(image string) string { r, _ := imageref.Repository(image); return r }
 	// web-pr deploys only pr-* tags; the others take everything.
-	allowed := func(w *labels.Workload, tag string) bool { return w.Name != "web-pr" || strings.HasPrefix(tag, "pr-") }
+	allowed := func(w *labels.Workload, tag string) (bool, string) {
+		return w.Name != "web-pr" || strings.HasPrefix(tag, "pr-"), "tag " + tag + " is not allowed by tags \"pr-*\""
+	}
 	tests := []struct {
 		name    string
 		push    webhook.Push
@@ -28,7 +30,7 @@ func TestRoute(t *testing.T) {
 		skipped []skip
 	}{
 		{"hub official image, pushed as index.docker.io", webhook.Push{Registry: "index.docker.io", Repository: "library/nginx", Tag: "1.27"},
-			[]string{"web"}, []skip{{"web-pr", "tag 1.27 not allowed by the tags filter of workload web-pr"}}},
+			[]string{"web"}, []skip{{"web-pr", `workload web-pr: tag 1.27 is not allowed by tags "pr-*"`}}},
 		{"tag both filters allow", webhook.Push{Registry: "docker.io", Repository: "nginx", Tag: "pr-7"},
 			[]string{"web", "web-pr"}, nil},
 		{"owner in another case", webhook.Push{Registry: "ghcr.io", Repository: "Acme/App", Tag: "v1"},

@@ -13,6 +13,16 @@ import (
 type Store interface {
 	EventStore
 	InboxStore
+	PendingStore
+}
+
+// PendingStore keeps the deliveries waiting for approval, one per
+// workload (see redisstore.Pending).
+type PendingStore interface {
+	HoldPending(ctx context.Context, p redisstore.Pending) (old *redisstore.Pending, stored bool, err error)
+	PendingApproval(ctx context.Context, workload string) (redisstore.Pending, bool, error)
+	PendingApprovals(ctx context.Context) (map[string]redisstore.Pending, error)
+	SettlePending(ctx context.Context, p redisstore.Pending, ev deployer.Event, entry *redisstore.InboxEntry) (bool, error)
 }
 
 // EventStore records deliveries: accepted pushes go to the inbox and the

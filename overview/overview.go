@@ -3,7 +3,8 @@
 // it and `tinyforge status` decodes it, so the three always agree. It
 // holds types and the small readings of them every reader needs (what
 // serves, a route's URL, the last outcome); it decides nothing and does no
-// I/O. It must not import sidecar, ui, client or any adapter.
+// I/O. It must not import sidecar, ui, client or any adapter (poller
+// only for its Status type).
 package overview
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/labels"
+	"github.com/tinyforge/tinyforge/poller"
 )
 
 // Status is every declared workload with its state, the label problems of
@@ -43,6 +45,23 @@ type Workload struct {
 	// HostConflicts are the faces refused because another workload owns
 	// their host (or the sidecar reserves it), naming the owner.
 	HostConflicts []deployer.HostConflict `json:"host_conflicts,omitempty"`
+	// Pending is the delivery waiting for approval (approval manual).
+	Pending *Approval `json:"pending,omitempty"`
+	// Poll is the registry poller's state (poll label set).
+	Poll *poller.Status `json:"poll,omitempty"`
+}
+
+// Approval is a delivery held for approval: POST
+// /v1/workloads/<name>/approve deploys exactly this digest, reject drops
+// it, a newer delivery replaces it, and it expires at Expires (zero:
+// never).
+type Approval struct {
+	Image   string    `json:"image"`
+	Tag     string    `json:"tag"`
+	Digest  string    `json:"digest,omitempty"`
+	Source  string    `json:"source"`
+	Since   time.Time `json:"since"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Serving is the instance the workload's routes point at; without routes

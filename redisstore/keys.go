@@ -70,3 +70,7 @@ func (k keys) journals() string { return k.prefix + "journals" }
 
 // hosts is a hash: public host name -> the workload that owns it.
 func (k keys) hosts() string { return k.prefix + "hosts" }
+
+// pending is a hash: workload -> Pending JSON, the delivery waiting for
+// approval (pending.go).
+func (k keys) pending() string { return k.prefix + "pending" }

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -159,5 +161,33 @@ func TestPullWithStoredCredentials(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), token) {
 		t.Error("error carries the token")
+	}
+}
+
+// TestRegistryLoginKeepsToItsScope: the registry client of the poller and
+// the intake reads stored credentials only for a workload of the key scope
+// that stored them, as the deployer's pull does.
+func TestRegistryLoginKeepsToItsScope(t *testing.T) {
+	redis := testsvc.Redis(t)
+	store, err := redisstore.Open(context.Background(), redis.URL, "tf-login-"+testsvc.RunID+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	keys, _ := secrets.NewKeyring([]byte(strings.Repeat("k", 32)))
+	ctx := context.Background()
+	teamA := &secrets.Vault{Store: store, Keys: keys, Scope: "team-a"}
+	if err := teamA.AddRegistry(ctx, "ghcr", "https://ghcr.io", "robot", "token-of-team-a"); err != nil {
+		t.Fatal(err)
+	}
+	login := registryLogin(&secrets.Vault{Store: store, Keys: keys})
+	if user, pass, ok, err := login(ctx, "ghcr", "team-a", "ghcr.io"); err != nil || !ok || user != "robot" || pass != "token-of-team-a" {
+		t.Fatalf("own scope: %q %q %v %v", user, pass, ok, err)
+	}
+	for _, scope := range []string{"", "team-b"} {
+		_, pass, ok, err := login(ctx, "ghcr", scope, "ghcr.io")
+		if !errors.Is(err, deployer.ErrForeignScope) || ok || pass != "" {
+			t.Errorf("workload of scope %q got %q, %v, %v: want ErrForeignScope and no token", scope, pass, ok, err)
+		}
 	}
 }

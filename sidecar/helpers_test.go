@@ -51,5 +51,6 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 		st = store
 	}
 	s.intake = intake.New(s.intakeConfig(), st, s.controllers, s.queue.Submit, log)
+	s.poller = s.newPoller()
 	return s
 }

@@ -10,15 +10,26 @@ import (
 )
 
 // overview is what GET /v1/workloads answers and the status page shows:
-// every declared workload with its instances, routes and last ten
-// deploys, the label problems of each controller and the orphans.
+// every declared workload with its instances, routes, last ten deploys,
+// pending approval and poll state, the label problems of each controller
+// and the orphans.
 func (s *Sidecar) overview(ctx context.Context) (overview.Status, error) {
 	workloads := s.controllers.Workloads()
 	out := overview.Status{Workloads: map[string]*overview.Workload{}, Problems: s.controllers.Problems()}
 	records := s.dnsStatuses()
+	pending, err := s.intake.PendingApprovals(ctx)
+	if err != nil {
+		return overview.Status{}, storeDown(err)
+	}
 	conflicts := s.engine.HostConflicts()
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
 		st := &overview.Workload{Config: workloads[name], Busy: s.queue.Busy(name), DNS: records[name], HostConflicts: conflicts[name]}
+		if p, ok := pending[name]; ok {
+			st.Pending = &overview.Approval{Image: p.Image, Tag: p.Tag, Digest: p.Digest, Source: p.Source, Since: p.Since, Expires: p.Expires}
+		}
+		if ps, ok := s.poller.Status(name); ok {
+			st.Poll = &ps
+		}
 		delete(records, name)
 		var err error
 		if st.Instances, err = s.store.Instances(ctx, name); err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/metrics"
 	"github.com/tinyforge/tinyforge/notify"
+	"github.com/tinyforge/tinyforge/poller"
 	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/secrets"
 )
@@ -63,6 +64,10 @@ type Sidecar struct {
 	obs      *observer
 	state    stateWatch // of the reconcile loop, for observeState
 	stream   *deploystream.Hub
+
+	vault       *secrets.Vault
+	poller      *poller.Poller
+	servingTags sync.Map // workload -> tag serving as last seen (servingNow)
 }
 
 // The composition root wires these implementations into the consumers'
@@ -99,7 +104,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		store.Close()
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1)}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1), vault: vault}
 	identity := identitySigner(cfg.Keys)
 	logTrust(cfg, identity, log)
 	var names deployer.Names // nil interface, not a nil *Keeper, without DNS
@@ -141,7 +146,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Watch:         cfg.Watch,
 		Names:         names,
 		AtStep:        testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
-		OnFinished:    s.obs.DeployFinished,
+		OnFinished:    s.deployFinished,
 	})
 	if err != nil {
 		closeProxy()
@@ -159,6 +164,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	if cfg.ControllerKeys.Enabled() {
 		s.controllers.Verify = cfg.ControllerKeys.Verify
 	}
+	s.poller = s.newPoller()
 	return s, nil
 }
 
@@ -171,7 +177,10 @@ func intakeConfig(cfg Config) intake.Config {
 // intakeConfig is the intake's config with the sidecar's observer.
 func (s *Sidecar) intakeConfig() intake.Config {
 	c := intakeConfig(s.cfg)
-	c.Observer = s.obs
+	c.Observer, c.ServingTag = s.obs, s.servingTag
+	if s.vault != nil {
+		c.Credentials = registryLogin(s.vault)
+	}
 	return c
 }
 
@@ -179,7 +188,12 @@ func (s *Sidecar) intakeConfig() intake.Config {
 // config, then acknowledges the inbox entries it covers (and those of the
 // operations it superseded).
 func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
-	defer s.intake.Done(ctx, req)
+	keep := false // true: leave the inbox entries for the next start
+	defer func() {
+		if !keep {
+			s.intake.Done(ctx, req)
+		}
+	}()
 	log := s.log.With().Str(logkey.Workload, req.Workload).Str("kind", string(req.Kind)).Str(logkey.Tag, req.Tag).
 		Str(logkey.Source, req.Source).Logger()
 	if req.Kind == deployer.KindTeardown {
@@ -203,8 +217,33 @@ func (s *Sidecar) runDeploy(ctx context.Context, req deployer.Request) {
 		}
 		req.Tag, req.Digest = c.Labels[labels.ManagedTag], c.Labels[labels.ManagedDigest]
 	}
+	if req.Kind == deployer.KindDeliver || req.Kind == "" {
+		// The tag policy against what serves now, not when it was pushed.
+		serving := ""
+		if p, err := w.TagPolicy(); err == nil && p.Versioned() {
+			c, _, err := s.servingNow(ctx, w.Name)
+			if err != nil {
+				log.Warn().Err(err).Msg("what serves cannot be read now: the policy compares with the last seen")
+			}
+			serving = c.Labels[labels.ManagedTag]
+			if err != nil {
+				serving = s.servingTag(w.Name)
+			}
+		}
+		var ok bool
+		if req, ok = s.intake.Admit(ctx, log, w, req, serving); !ok {
+			return
+		}
+	}
 	req, ok := s.intake.Prepare(ctx, log, w, req)
 	if !ok {
+		return
+	}
+	if held, err := s.intake.Hold(ctx, log, w, req); err != nil {
+		log.Error().Err(err).Msg("delivery not held for approval (redis): it waits for the next start")
+		keep = true
+		return
+	} else if held {
 		return
 	}
 	res, err := s.engine.Deploy(ctx, w, req)
@@ -247,6 +286,8 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		wg.Go(func() { _ = r.Run(loopCtx) })
 	}
 	wg.Go(func() { s.intake.Run(loopCtx, s.controllers.Refresh) })
+	wg.Go(func() { s.poller.Run(loopCtx) })
+	wg.Go(func() { s.expireLoop(loopCtx) })
 	wg.Go(func() {
 		w := managedWatch(s.docker, s.kick, s.log.With().Str(logkey.Component, "events").Logger())
 		w.OnReconnect = s.metrics.DockerEventsReconnect

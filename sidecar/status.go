@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -63,4 +64,20 @@ func (s *Sidecar) teardown(ctx context.Context, name string) error {
 // retries, rather than a 500 that reads as a bug.
 func storeDown(err error) error {
 	return httpapi.Errorf(http.StatusServiceUnavailable, "state store unavailable, retry later: "+err.Error())
+}
+
+// showWorkload is one workload as GET /v1/workloads shows it (its
+// instances, routes, recent deploys, pending approval and poll state).
+func (s *Sidecar) showWorkload(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.overview(r.Context())
+	if err != nil {
+		return err
+	}
+	name := mux.Vars(r)["name"]
+	wl, ok := st.Workloads[name]
+	if !ok {
+		return httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, wl)
+	return nil
 }

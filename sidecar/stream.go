@@ -81,3 +81,19 @@ func (p pageSource) Teardown(ctx context.Context, workload string) (string, erro
 	}
 	return "teardown of " + workload + " queued", nil
 }
+
+func (p pageSource) Approve(ctx context.Context, workload string) (string, error) {
+	pend, err := p.s.approve(ctx, workload)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s:%s (%s) approved: its deploy shows below as it happens", workload, pend.Tag, overview.ShortDigest(pend.Digest)), nil
+}
+
+func (p pageSource) Reject(ctx context.Context, workload string) (string, error) {
+	pend, err := p.s.reject(ctx, workload)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s:%s (%s) rejected", workload, pend.Tag, overview.ShortDigest(pend.Digest)), nil
+}

@@ -21,6 +21,7 @@ import (
 // whose image repository changed, waits for its next push.
 func (s *Sidecar) converge(ctx context.Context, changed []*labels.Workload) {
 	s.obs.checkTargets(changed)
+	s.poller.Refresh()
 	for _, w := range changed {
 		log := s.log.With().Str(logkey.Workload, w.Name).Logger()
 		if _, ok := s.convergeTarget(ctx, log, w); !ok {
@@ -73,6 +74,9 @@ func (s *Sidecar) reconcileOnce(ctx context.Context) {
 	rep, err := s.engine.Sync(ctx, s.controllers.Workloads())
 	s.metrics.ReconcilePass(time.Since(start))
 	snapshot := rep.Snapshot
+	if snapshot != nil {
+		s.learnServing(ctx, snapshot)
+	}
 	if rep.Changed+rep.Adopted+rep.Rerouted+rep.Recovered > 0 {
 		s.log.Info().Int("containers", rep.Containers).Int("changed", rep.Changed).Int("adopted", rep.Adopted).
 			Int("rerouted", rep.Rerouted).Int("recovered", rep.Recovered).Strs("busy", rep.Busy).Msg("reconciled")

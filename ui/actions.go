@@ -33,6 +33,19 @@ func (u *UI) teardown(w http.ResponseWriter, r *http.Request, _ session) {
 	u.finish(w, r, "teardown", name, msg, err)
 }
 
+// approve deploys the delivery pending approval; reject drops it.
+func (u *UI) approve(w http.ResponseWriter, r *http.Request, _ session) {
+	name := r.PostFormValue("workload")
+	msg, err := u.cfg.Source.Approve(r.Context(), name)
+	u.finish(w, r, "approve", name, msg, err)
+}
+
+func (u *UI) reject(w http.ResponseWriter, r *http.Request, _ session) {
+	name := r.PostFormValue("workload")
+	msg, err := u.cfg.Source.Reject(r.Context(), name)
+	u.finish(w, r, "reject", name, msg, err)
+}
+
 // finish logs an action and carries its result to the page.
 func (u *UI) finish(w http.ResponseWriter, r *http.Request, what, workload, msg string, err error) {
 	if err != nil {

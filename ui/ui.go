@@ -16,7 +16,8 @@ import (
 
 // Source is what the page reads and does. The sidecar implements it with
 // the functions behind GET /v1/workloads, POST /v1/deploy, POST
-// /v1/workloads/{name}/rollback and DELETE /v1/workloads/{name}; an error
+// /v1/workloads/{name}/rollback, approve and reject, and DELETE
+// /v1/workloads/{name}; an error
 // a person can act on says so in its message.
 type Source interface {
 	Status(ctx context.Context) (overview.Status, error)
@@ -27,6 +28,10 @@ type Source interface {
 	Rollback(ctx context.Context, workload, to string) (string, error)
 	// Teardown removes an orphaned workload.
 	Teardown(ctx context.Context, workload string) (string, error)
+	// Approve deploys the workload's delivery pending approval; Reject
+	// drops it.
+	Approve(ctx context.Context, workload string) (string, error)
+	Reject(ctx context.Context, workload string) (string, error)
 }
 
 // Config wires the page.
@@ -86,6 +91,8 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /ui/deploy", u.action(u.deploy))
 	mux.HandleFunc("POST /ui/rollback", u.action(u.rollback))
 	mux.HandleFunc("POST /ui/teardown", u.action(u.teardown))
+	mux.HandleFunc("POST /ui/approve", u.action(u.approve))
+	mux.HandleFunc("POST /ui/reject", u.action(u.reject))
 	mux.HandleFunc("/ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
 	return securityHeaders(mux)
 }

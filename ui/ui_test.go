@@ -52,6 +52,14 @@ func (f *fakeSource) Teardown(_ context.Context, w string) (string, error) {
 	f.record("teardown " + w)
 	return "teardown of " + w + " queued", nil
 }
+func (f *fakeSource) Approve(_ context.Context, w string) (string, error) {
+	f.record("approve " + w)
+	return w + ":v3 approved", nil
+}
+func (f *fakeSource) Reject(_ context.Context, w string) (string, error) {
+	f.record("reject " + w)
+	return "", errors.New("workload " + w + ": no delivery is pending approval")
+}
 func (f *fakeSource) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -255,5 +263,42 @@ func TestDisabledWithoutToken(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("login with empty token while disabled: %d", resp.StatusCode)
+	}
+}
+
+// TestPendingApproval: a workload with a delivery pending approval shows
+// it (tag, digest, expiry) with approve and reject buttons carrying the
+// CSRF token; both act through the source, and a refusal is shown; a
+// workload with nothing pending shows no buttons.
+func TestPendingApproval(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	h.src.st.Workloads["web"].Pending = &overview.Approval{Image: "reg.test/web", Tag: "v3", Digest: "sha256:3333333333333333333333",
+		Source: "distribution", Since: now, Expires: now.Add(time.Hour)}
+	h.do("POST", "/ui/login", url.Values{"token": {testToken}}, nil)
+	_, body := h.do("GET", "/ui/", nil, nil)
+	for _, want := range []string{`class="pending-tag">v3</strong>`, "sha256:333333333333", `action="/ui/approve"`, `action="/ui/reject"`, "expires "} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("page lacks %q", want)
+		}
+	}
+	csrf := csrfField.FindStringSubmatch(body)[1]
+	if resp, _ := h.do("POST", "/ui/approve", url.Values{"workload": {"web"}, "csrf": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("approve with a forged csrf: %d", resp.StatusCode)
+	}
+	h.do("POST", "/ui/approve", url.Values{"workload": {"web"}, "csrf": {csrf}}, nil)
+	if _, body := h.do("GET", "/ui/", nil, nil); !strings.Contains(body, "web:v3 approved") {
+		t.Error("approval not shown")
+	}
+	h.do("POST", "/ui/reject", url.Values{"workload": {"web"}, "csrf": {csrf}}, nil)
+	if _, body := h.do("GET", "/ui/", nil, nil); !strings.Contains(body, "reject of web refused: workload web: no delivery is pending approval") {
+		t.Error("refused reject not shown")
+	}
+	if got := h.src.Calls(); strings.Join(got, "|") != "approve web|reject web" {
+		t.Fatalf("calls %q", got)
+	}
+	h.src.st.Workloads["web"].Pending = nil
+	if _, body := h.do("GET", "/ui/", nil, nil); strings.Contains(body, `action="/ui/approve"`) {
+		t.Error("approve button without a pending delivery")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dnsplug"
 	"github.com/tinyforge/tinyforge/overview"
+	"github.com/tinyforge/tinyforge/poller"
 )
 
 // view is what status.html renders.
@@ -37,6 +38,8 @@ type workloadView struct {
 	DNS       []dnsplug.RecordStatus
 	Last      deployer.Event
 	HasLast   bool
+	Pending   *overview.Approval // a delivery waiting for approval
+	Poll      *poller.Status
 }
 
 type instanceView struct {
@@ -66,7 +69,7 @@ func buildView(st overview.Status, now time.Time) view {
 	v := view{Now: now}
 	for _, name := range slices.Sorted(maps.Keys(st.Workloads)) {
 		w := st.Workloads[name]
-		wv := workloadView{Name: name, Busy: w.Busy, Deploys: w.History, DNS: w.DNS}
+		wv := workloadView{Name: name, Busy: w.Busy, Deploys: w.History, DNS: w.DNS, Pending: w.Pending, Poll: w.Poll}
 		if w.Config != nil {
 			wv.Image = w.Config.Image
 		}

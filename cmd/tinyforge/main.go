@@ -26,6 +26,8 @@ commands:
   deploy    deploy a tag of a workload; --wait follows its steps (via the sidecar's API)
   rollback  redeploy an earlier successful image of a workload, --to a tag or digest (via the sidecar's API)
   deploys   show a workload's deploy history (via the sidecar's API)
+  approve   deploy a workload's delivery pending approval (approval=manual; via the sidecar's API)
+  reject    drop a workload's delivery pending approval (via the sidecar's API)
   logs      the logs of the container serving a workload; -f follows them across deploys (via the sidecar's API)
   version   print the version, commit and Go version of this binary
 `
@@ -54,6 +56,10 @@ func main() {
 		os.Exit(client.RollbackMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "deploys":
 		os.Exit(client.DeploysMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "approve":
+		os.Exit(client.ApproveMain(os.Args[2:], os.Stdout, os.Stderr))
+	case "reject":
+		os.Exit(client.RejectMain(os.Args[2:], os.Stdout, os.Stderr))
 	case "version", "--version":
 		fmt.Println(buildinfo.Get())
 	case "-h", "--help", "help":
