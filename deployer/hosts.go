@@ -109,6 +109,25 @@ func (e *Engine) releaseHosts(ctx context.Context, workload string, routes []Rou
 	}
 }
 
+// releaseFailedClaims gives back, after a deploy failed before its routes
+// went live, every host claim of the workload that its stored routes do
+// not serve: a first deploy that never served (a typo'd image, an
+// unhealthy container) does not keep its hosts from the workload that
+// meant them. Hosts the workload still serves stay claimed. A deploy that
+// claimed nothing (refused before admit finished) releases nothing, and
+// so does one whose routes cannot be read.
+func (d *deploy) releaseFailedClaims(ctx context.Context) {
+	if d.Hosts == nil || !d.claimed {
+		return
+	}
+	routes, err := d.Store.Routes(ctx, d.w.Name)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("read routes to release the failed deploy's host claims: they stay")
+		return
+	}
+	d.releaseHosts(ctx, d.w.Name, routes)
+}
+
 // reclaimHosts rebuilds lost host claims (Redis flushed) from the signed
 // containers' tinyforge.hosts labels, oldest container first, before any
 // route is rebuilt: a host goes back to the workload that was granted it,
