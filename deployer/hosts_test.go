@@ -196,3 +196,24 @@ func TestFailedDeployReleasesItsHostClaims(t *testing.T) {
 		t.Fatalf("claims after a failed deploy of a serving workload = %v, want www and api kept, extra released", owners)
 	}
 }
+
+// TestReservedHostInAnyCase: --hooks-host spelled in capitals is still
+// reserved against a face asking for it in lower case, and the host table
+// lists it as claims are keyed.
+func TestReservedHostInAnyCase(t *testing.T) {
+	f, evil, hosts := hostFixture(t)
+	f.engine.ReservedHosts = map[string]string{"Hooks.Example.COM.": "reserved: the sidecar's --hooks-host"}
+	if _, err := f.engine.Deploy(context.Background(), evil, Request{Workload: "evil", Tag: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.upstreamOf("hooks.example.com") != "" || hosts.owners["hooks.example.com"] != "" {
+		t.Fatal("the reserved hooks host, spelled in capitals, was claimed and routed")
+	}
+	table, err := f.engine.HostTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Reserved["hooks.example.com"] == "" || table.Owners["www.example.com"] != "evil" || table.Owners["evil.example.com"] != "evil" {
+		t.Fatalf("host table = %+v", table)
+	}
+}

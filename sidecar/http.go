@@ -34,6 +34,7 @@ func (s *Sidecar) routes() http.Handler {
 	r.Handle("/v1/events", api(s.globalEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/events", api(s.workloadEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads", api(s.listWorkloads)).Methods(http.MethodGet)
+	r.Handle("/v1/hosts", api(s.listHosts)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}", api(s.teardownWorkload)).Methods(http.MethodDelete)
 	r.Handle("/v1/workloads/{name}/deploys", api(s.workloadDeploys)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/rollback", api(s.requireStore(s.rollbackWorkload))).Methods(http.MethodPost)
