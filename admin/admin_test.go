@@ -98,9 +98,10 @@ func TestRegistryCommands(t *testing.T) {
 	cfg := h.file("config.json", `{"auths":{"https://index.docker.io/v1/":{"auth":"`+
 		"aHViLXVzZXI6Y29uZmlnLWpzb24tdG9rZW4tdW5kZXItdGVzdA=="+`"}}}`) // hub-user:config-json-token-under-test
 	h.ok("", "registry", "add", "hub", "--url", "docker.io", "--docker-config", cfg)
+	h.ok(cliToken, "registry", "add", "teamreg", "--url", "ghcr.io", "--username", "tbot", "--token", "-", "--scope", "team-a")
 
 	list := h.ok("", "registry", "list")
-	for _, want := range []string{"NAME", "do https://registry.digitalocean.com", "(token)", "ghcr  ghcr.io", "bot", "hub-user"} {
+	for _, want := range []string{"NAME URL USERNAME SCOPE", "ghcr ghcr.io bot -", "teamreg ghcr.io tbot team-a", "do https://registry.digitalocean.com", "(token)", "hub-user"} {
 		if !strings.Contains(strings.Join(strings.Fields(list), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("list lacks %q:\n%s", want, list)
 		}
@@ -159,9 +160,14 @@ func TestEnvAndRotateCommands(t *testing.T) {
 	h.ok(cliSecret, "env", "set", "web", "DB_PASSWORD", "-", "--secret")
 	h.ok("", "env", "set", "--secret", "web", "API_KEY", "--value-file", h.file("v", "from-file\n"))
 	h.ok("", "env", "set", "web", "DASHED", "--", "-starts-with-dash")
-	if out := h.ok("", "env", "list", "web"); out != "API_KEY=(secret)\nDASHED=-starts-with-dash\nDB_PASSWORD=(secret)\nLOG_LEVEL=debug\n" {
+	h.ok("", "env", "set", "web", "TEAM_PLAIN", "x", "--scope", "team-a")
+	h.ok(cliSecret, "env", "set", "web", "TEAM_SECRET", "-", "--secret", "--scope", "team-a")
+	if out := h.ok("", "env", "list", "web"); out != "API_KEY=(secret)\nDASHED=-starts-with-dash\nDB_PASSWORD=(secret)\nLOG_LEVEL=debug\n"+
+		"TEAM_PLAIN=x  (scope team-a)\nTEAM_SECRET=(secret)  (scope team-a)\n" {
 		t.Errorf("env list:\n%s", out)
 	}
+	h.ok("", "env", "unset", "web", "TEAM_PLAIN")
+	h.ok("", "env", "unset", "web", "TEAM_SECRET")
 	env, skipped, err := h.vault(h.keyA).EnvOverrides(ctx, "web", "")
 	if err != nil || env["DB_PASSWORD"] != cliSecret || env["API_KEY"] != "from-file" || len(skipped) != 0 {
 		t.Fatalf("overrides = %v %v %v", env, skipped, err)

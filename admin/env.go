@@ -78,7 +78,8 @@ func envUnset(ctx context.Context, io IO, args []string) error {
 	return nil
 }
 
-// envList shows a workload's overrides; secret values stay hidden.
+// envList shows a workload's overrides, each with its controller key
+// scope when it has one; secret values stay hidden.
 func envList(ctx context.Context, io IO, args []string) error {
 	fs := flag.NewFlagSet("env list", flag.ContinueOnError)
 	var c conn
@@ -104,7 +105,19 @@ func envList(ctx context.Context, io IO, args []string) error {
 		if env[k].Secret {
 			v = "(secret)"
 		}
+		if env[k].Scope != "" {
+			v += "  (scope " + env[k].Scope + ")"
+		}
 		fmt.Fprintf(io.Stdout, "%s=%s\n", k, v)
 	}
 	return nil
+}
+
+// scopeOf is how a listing shows the controller key scope of a record:
+// only workloads of that scope get it; "-" reaches unscoped workloads.
+func scopeOf(scope string) string {
+	if scope == "" {
+		return "-"
+	}
+	return scope
 }

@@ -100,13 +100,13 @@ func registryList(ctx context.Context, io IO, args []string) error {
 	}
 	slices.SortFunc(regs, func(a, b secrets.Registry) int { return strings.Compare(a.Name, b.Name) })
 	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tURL\tUSERNAME")
+	fmt.Fprintln(tw, "NAME\tURL\tUSERNAME\tSCOPE")
 	for _, r := range regs {
 		user := r.Username
 		if user == "" {
 			user = "(token)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.URL, user)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.URL, user, scopeOf(r.Scope))
 	}
 	return tw.Flush()
 }

@@ -52,7 +52,7 @@ func TestConflictKeepsTheLastAgreedDeclaration(t *testing.T) {
 
 	// A sidecar started during the conflict knows no agreed declaration:
 	// web is declared by nobody, and still no orphan.
-	fresh, _ := newTestControllers(docker.running...)
+	fresh, freshDocker := newTestControllers(docker.running...)
 	if err := fresh.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +64,26 @@ func TestConflictKeepsTheLastAgreedDeclaration(t *testing.T) {
 	}
 	if p := strings.Join(fresh.Problems()["rogue"], "\n"); !strings.Contains(p, "deliveries are refused until they agree") {
 		t.Fatalf("fresh problems = %q", p)
+	}
+	if reasons, _ := c.Refused(); len(reasons) != 0 {
+		t.Fatalf("refused with an agreed declaration: %v", reasons)
+	}
+	// The fresh sidecar refuses web's deliveries, saying why, for the
+	// images of both declarations.
+	reasons, decls := fresh.Refused()
+	if want := "workload web is declared differently by controllers first, rogue: deliveries refused until they agree"; reasons["web"] != want {
+		t.Fatalf("refused = %q, want %q", reasons["web"], want)
+	}
+	if len(decls["web"]) != 2 || decls["web"][0].Image != "reg/web" || decls["web"][1].Image != "evil/web" {
+		t.Fatalf("declarations of web = %v, want reg/web and evil/web", decls["web"])
+	}
+	// Once they agree, nothing is refused.
+	freshDocker.set(false, controller("first", 1, web))
+	if err := fresh.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if reasons, _ := fresh.Refused(); len(reasons) != 0 || fresh.Workload("web") == nil {
+		t.Fatalf("after agreement: refused %v, web %v", reasons, fresh.Workload("web"))
 	}
 }
 

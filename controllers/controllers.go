@@ -57,7 +57,8 @@ type Controllers struct {
 	// conflicted names the workloads declared differently by several
 	// controllers, with those controllers: never orphans (see Declares).
 	conflicted map[string][]string
-	listed     bool // a Refresh has succeeded: the declared set is known
+	refused    map[string]refusal // conflicts with no agreed declaration (see Refused)
+	listed     bool               // a Refresh has succeeded: the declared set is known
 }
 
 // NewControllers returns a watcher; call Run to keep it current.
@@ -87,6 +88,28 @@ func (c *Controllers) Declares(name string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.workloads[name] != nil || c.conflicted[name] != nil
+}
+
+// Refused returns the workloads whose deliveries are refused now, by name,
+// with the reason to record and answer: declared differently by several
+// controllers, with no agreed declaration known (a sidecar started during
+// the conflict). declarations holds each one's differing declarations, so
+// a push of any image they name is matched to it.
+func (c *Controllers) Refused() (reasons map[string]string, declarations map[string][]*labels.Workload) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	reasons, declarations = map[string]string{}, map[string][]*labels.Workload{}
+	for name, r := range c.refused {
+		reasons[name], declarations[name] = r.reason, r.declarations
+	}
+	return reasons, declarations
+}
+
+// refusal is why a workload in conflict takes no delivery, with its
+// declarations.
+type refusal struct {
+	reason       string
+	declarations []*labels.Workload
 }
 
 // Listed reports whether the controllers were listed at least once: until
@@ -144,7 +167,7 @@ func (c *Controllers) Refresh(ctx context.Context) error {
 	got := collectWorkloads(list, c.Admit, c.Verify)
 	workloads, problems, findings := got.workloads, got.problems, got.findings
 	c.mu.Lock()
-	keepAgreed(workloads, problems, got.conflicts, c.workloads)
+	c.refused = keepAgreed(workloads, problems, got.conflicts, got.declarations, c.workloads)
 	c.conflicted = got.conflicts
 	for ctrl, errs := range problems {
 		for _, e := range errs {
@@ -175,7 +198,9 @@ type collected struct {
 	workloads map[string]*labels.Workload
 	problems  map[string][]string // controller name -> problems
 	conflicts map[string][]string // workload -> the controllers that declare it differently
-	findings  Findings            // conflicts and invalid labels, by workload
+	// declarations are the differing declarations of each workload in conflict.
+	declarations map[string][]*labels.Workload
+	findings     Findings // conflicts and invalid labels, by workload
 }
 
 // collectWorkloads merges the workloads of running controllers that
@@ -191,6 +216,7 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 	problems := map[string][]string{}
 	owners := map[string][]string{}
 	conflicted := map[string]bool{}
+	decls := map[string][]*labels.Workload{}
 	found := Findings{Conflicts: map[string][]string{}, Invalid: map[string][]string{}}
 	for _, ctr := range list {
 		if !ctr.Running {
@@ -223,6 +249,9 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(ws)) {
+			if !slices.ContainsFunc(decls[name], func(d *labels.Workload) bool { return sameWorkload(d, ws[name]) }) {
+				decls[name] = append(decls[name], ws[name])
+			}
 			if first, dup := workloads[name]; dup && !sameWorkload(first, ws[name]) {
 				conflicted[name] = true
 			} else if !dup {
@@ -232,32 +261,41 @@ func collectWorkloads(list []deployer.Container, admit func(*labels.Workload) er
 		}
 	}
 	conflicts := map[string][]string{}
+	declarations := map[string][]*labels.Workload{}
 	for name := range conflicted {
 		delete(workloads, name)
 		conflicts[name] = owners[name]
+		declarations[name] = decls[name]
 		found.Conflicts[name] = owners[name]
 	}
-	return collected{workloads: workloads, problems: problems, conflicts: conflicts, findings: found}
+	return collected{workloads: workloads, problems: problems, conflicts: conflicts, declarations: declarations, findings: found}
 }
 
 // keepAgreed settles each conflict of a refresh: the workload keeps its
 // last agreed declaration (from before, in previous) and goes on
 // deploying from it; without one (the sidecar started during the
 // conflict) it is declared by nobody but still not an orphan (Declares),
-// and its deliveries find no workload. Either way the conflict is
-// reported against every declaring controller and nothing is removed.
-func keepAgreed(workloads map[string]*labels.Workload, problems, conflicts map[string][]string, previous map[string]*labels.Workload) {
+// and its deliveries are refused with the reason returned for it (see
+// Refused). Either way the conflict is reported against every declaring
+// controller and nothing is removed.
+func keepAgreed(workloads map[string]*labels.Workload, problems, conflicts map[string][]string,
+	declarations map[string][]*labels.Workload, previous map[string]*labels.Workload) map[string]refusal {
+	refused := map[string]refusal{}
 	for _, name := range slices.Sorted(maps.Keys(conflicts)) {
 		what := "no agreed declaration is known, so its deliveries are refused until they agree; it is not an orphan and nothing of it is removed"
 		if prev := previous[name]; prev != nil {
 			workloads[name] = prev
 			what = "it keeps its last agreed declaration (deploys use it) until they agree; nothing of it is removed"
+		} else {
+			refused[name] = refusal{declarations: declarations[name], reason: fmt.Sprintf(
+				"workload %s is declared differently by controllers %s: deliveries refused until they agree", name, strings.Join(conflicts[name], ", "))}
 		}
 		for _, ctr := range conflicts[name] {
 			problems[ctr] = append(problems[ctr], fmt.Sprintf("workload %s is declared differently by controllers %s: %s",
 				name, strings.Join(conflicts[name], ", "), what))
 		}
 	}
+	return refused
 }
 
 func sameWorkload(a, b *labels.Workload) bool { return reflect.DeepEqual(a, b) }

@@ -29,7 +29,7 @@ func TestCollectWorkloads(t *testing.T) {
 		{ID: "stopped", Name: "stopped", Labels: map[string]string{"tinyforge.workloads.off.image": "reg/off"}},
 	}
 	got := collectWorkloads(list, nil, nil)
-	keepAgreed(got.workloads, got.problems, got.conflicts, nil)
+	keepAgreed(got.workloads, got.problems, got.conflicts, got.declarations, nil)
 	ws, problems, found := got.workloads, got.problems, got.findings
 	if len(ws) != 1 || ws["web"] == nil || ws["web"].Image != "reg/web" {
 		t.Fatalf("workloads = %v, want web only (declared identically twice; api conflicts; bad is invalid)", ws)

@@ -34,6 +34,7 @@ func (d *deploy) admit(ctx context.Context) error {
 		}
 	}
 	d.refused, err = d.refusedFaces(ctx, d.w, d.domain)
+	d.claimed = err == nil
 	return err
 }
 

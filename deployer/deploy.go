@@ -91,6 +91,7 @@ type deploy struct {
 	j           Journal
 	serving     Container               // what served the workload when the lock was granted; ID "" when nothing
 	refused     map[string]HostConflict // faces whose host another workload owns: never routed
+	claimed     bool                    // admit claimed the faces' hosts (see releaseFailedClaims)
 
 	healthy  time.Time     // when the health check passed
 	switched time.Duration // health-ok to routes serving the new container

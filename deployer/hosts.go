@@ -65,7 +65,7 @@ func (e *Engine) refusedFaces(ctx context.Context, w *labels.Workload, domain st
 	refused := map[string]HostConflict{}
 	var claim []string
 	for _, h := range slices.Sorted(maps.Keys(hosts)) {
-		if why, ok := e.ReservedHosts[h]; ok {
+		if why, ok := e.reserved(h); ok {
 			refused[hosts[h]] = HostConflict{Face: hosts[h], Host: h, Owner: why}
 			continue
 		}
@@ -84,6 +84,46 @@ func (e *Engine) refusedFaces(ctx context.Context, w *labels.Workload, domain st
 	}
 	e.conflicts.set(w.Name, refused, e)
 	return refused, nil
+}
+
+// reserved tells whether the (claim-normalised) host h is reserved, and
+// why; ReservedHosts may spell a host in any case.
+func (e *Engine) reserved(h string) (string, bool) {
+	for host, why := range e.ReservedHosts {
+		if hostKey(host) == h {
+			return why, true
+		}
+	}
+	return "", false
+}
+
+// HostTable is who owns each host name, as GET /v1/hosts answers it for
+// `tinyforge labels check --sidecar`: the claims, and the reserved hosts
+// with why. Host names are lower case, without a final dot.
+type HostTable struct {
+	Owners   map[string]string `json:"owners"`
+	Reserved map[string]string `json:"reserved"`
+	// Domain is the sidecar's --domain, the domain of faces whose
+	// controller sets none.
+	Domain string `json:"domain"`
+}
+
+// HostTable reads the host claims (none without HostClaims) and the
+// reserved hosts.
+func (e *Engine) HostTable(ctx context.Context) (HostTable, error) {
+	t := HostTable{Owners: map[string]string{}, Reserved: map[string]string{}, Domain: e.Domain}
+	for host, why := range e.ReservedHosts {
+		t.Reserved[hostKey(host)] = why
+	}
+	if e.Hosts == nil {
+		return t, nil
+	}
+	owners, err := e.Hosts.HostOwners(ctx)
+	if err != nil {
+		return HostTable{}, fmt.Errorf("read host claims: %w", err)
+	}
+	maps.Copy(t.Owners, owners)
+	return t, nil
 }
 
 // withoutRefused drops the routes of refused faces.
@@ -107,6 +147,25 @@ func (e *Engine) releaseHosts(ctx context.Context, workload string, routes []Rou
 	if err := e.Hosts.ReleaseHosts(ctx, workload, keep); err != nil {
 		e.Log.Warn().Err(err).Str(logkey.Workload, workload).Msg("release host claims")
 	}
+}
+
+// releaseFailedClaims gives back, after a deploy failed before its routes
+// went live, every host claim of the workload that its stored routes do
+// not serve: a first deploy that never served (a typo'd image, an
+// unhealthy container) does not keep its hosts from the workload that
+// meant them. Hosts the workload still serves stay claimed. A deploy that
+// claimed nothing (refused before admit finished) releases nothing, and
+// so does one whose routes cannot be read.
+func (d *deploy) releaseFailedClaims(ctx context.Context) {
+	if d.Hosts == nil || !d.claimed {
+		return
+	}
+	routes, err := d.Store.Routes(ctx, d.w.Name)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("read routes to release the failed deploy's host claims: they stay")
+		return
+	}
+	d.releaseHosts(ctx, d.w.Name, routes)
 }
 
 // reclaimHosts rebuilds lost host claims (Redis flushed) from the signed

@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -161,5 +162,58 @@ func TestClaimsRebuiltFromSignedContainersAfterAFlush(t *testing.T) {
 	}
 	if hosts.owners["www.example.com"] != "web" || hosts.owners["evil.example.com"] != "evil" {
 		t.Fatalf("claims = %v", hosts.owners)
+	}
+}
+
+// TestFailedDeployReleasesItsHostClaims: a first deploy that fails before
+// its routes go live (a typo'd image: the pull fails) keeps no host, so
+// the workload that means the host gets it; a failed deploy of a serving
+// workload keeps the hosts it serves and gives back only the new face's.
+func TestFailedDeployReleasesItsHostClaims(t *testing.T) {
+	f, evil, hosts := hostFixture(t)
+	f.docker.pullErr = errors.New("manifest unknown")
+	if _, err := f.engine.Deploy(context.Background(), evil, Request{Workload: "evil", Tag: "v1"}); err == nil {
+		t.Fatal("evil's deploy succeeded, want the pull to fail")
+	}
+	if owners, _ := hosts.HostOwners(context.Background()); len(owners) != 0 {
+		t.Fatalf("claims after a failed first deploy = %v, want none", owners)
+	}
+	f.docker.pullErr = nil
+	f.mustDeploy(t, "v1")
+	if got := f.upstreamOf("www.example.com"); got == "" || got[:4] != "web@" {
+		t.Fatalf("www.example.com = %q, want web's", got)
+	}
+
+	// web serves www and api; a deploy adding face "extra" fails its
+	// health check: www and api stay claimed, extra.example.com is free.
+	f.w.Faces["extra"] = &labels.Face{Subdomain: "extra"}
+	f.health = func(context.Context, string) error { return ErrUnhealthy }
+	if _, err := f.deploy(t, "v2"); err == nil {
+		t.Fatal("web's v2 deploy succeeded, want it unhealthy")
+	}
+	owners, _ := hosts.HostOwners(context.Background())
+	if owners["www.example.com"] != "web" || owners["api.example.com"] != "web" || owners["extra.example.com"] != "" {
+		t.Fatalf("claims after a failed deploy of a serving workload = %v, want www and api kept, extra released", owners)
+	}
+}
+
+// TestReservedHostInAnyCase: --hooks-host spelled in capitals is still
+// reserved against a face asking for it in lower case, and the host table
+// lists it as claims are keyed.
+func TestReservedHostInAnyCase(t *testing.T) {
+	f, evil, hosts := hostFixture(t)
+	f.engine.ReservedHosts = map[string]string{"Hooks.Example.COM.": "reserved: the sidecar's --hooks-host"}
+	if _, err := f.engine.Deploy(context.Background(), evil, Request{Workload: "evil", Tag: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.upstreamOf("hooks.example.com") != "" || hosts.owners["hooks.example.com"] != "" {
+		t.Fatal("the reserved hooks host, spelled in capitals, was claimed and routed")
+	}
+	table, err := f.engine.HostTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Reserved["hooks.example.com"] == "" || table.Owners["www.example.com"] != "evil" || table.Owners["evil.example.com"] != "evil" {
+		t.Fatalf("host table = %+v", table)
 	}
 }

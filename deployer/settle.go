@@ -17,6 +17,8 @@ import (
 //     Recover).
 //   - Any other failed deploy removes the container it created, never one
 //     the store routes to. A converge created none, and removes nothing.
+//     It gives back the host claims it made for hosts the workload's
+//     routes do not serve (see releaseFailedClaims).
 //   - Then the journal is closed, unless the lease was superseded (the
 //     newer lease holder owns it now, and this deploy's writes would be
 //     refused) or the deploy succeeded: its journal then holds the drain
@@ -39,6 +41,9 @@ func (d *deploy) settle(ctx context.Context, err error) {
 		if d.inst.ID != "" {
 			w.DeleteInstances = []Instance{d.inst}
 		}
+	}
+	if err != nil && !fenced { // after removeNew: no container of the deploy is left to reclaim from
+		d.releaseFailedClaims(ctx)
 	}
 	if fenced || d.j.Step == "" || (err == nil && d.j.Step == StepWatched) {
 		return // a successful deploy's journal stays open for its drain

@@ -128,9 +128,9 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 				problem(at+".scope", v.Scope, baseErr, "%q needs the base volume path: %v", v.Scope, baseErr)
 				continue
 			}
-			segs := []string{w.Name, key}
+			segs := append(workloadDir(w), key)
 			if v.Scope == labels.ScopeInstance {
-				segs = []string{w.Name, labels.InstancesDir, tagDir(tag), key}
+				segs = append(workloadDir(w), labels.InstancesDir, tagDir(tag), key)
 			} else if strings.EqualFold(key, labels.InstancesDir) {
 				problem(at, key, ErrVolumeRefused, "volume name %q is reserved for the per-tag directories of instance volumes", key)
 				continue
@@ -160,7 +160,7 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 				continue
 			}
 			if v.Scope == labels.ScopeProjectNamed || !slices.Contains(p.AllowedNamedVolumes, name) {
-				name = "tf-" + w.Name + "_" + name
+				name = volumePrefix(w) + name
 			}
 			m.Type, m.Source = MountVolume, name
 
@@ -172,6 +172,36 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 		mounts = append(mounts, m)
 	}
 	return mounts, problems
+}
+
+// keyScopesDir is the directory below the base volume path that holds
+// the directories of workloads declared under a controller key scope,
+// one directory per scope. '_' cannot occur in a workload name, so it is
+// never a workload's own directory.
+const keyScopesDir = "_keyscopes"
+
+// workloadDir is where w's instance, stage and project directories live,
+// below the base volume path: <workload> for a workload of no key scope
+// (as before key scopes existed, so existing installs keep their data),
+// _keyscopes/<scope>/<workload> for one declared under a key scope. A
+// controller of another scope declaring the same name later gets its own
+// directories, never the first owner's data.
+func workloadDir(w *labels.Workload) []string {
+	if w.KeyScope == "" {
+		return []string{w.Name}
+	}
+	return []string{keyScopesDir, w.KeyScope, w.Name}
+}
+
+// volumePrefix namespaces w's Docker volumes like workloadDir does its
+// directories: tf-<workload>_ without a key scope, tfk-<scope>.<workload>_
+// with one. Neither a workload name nor a scope holds '.', and workload
+// names hold no '_', so no two (scope, workload, name) share a volume.
+func volumePrefix(w *labels.Workload) string {
+	if w.KeyScope == "" {
+		return "tf-" + w.Name + "_"
+	}
+	return "tfk-" + w.KeyScope + "." + w.Name + "_"
 }
 
 // resolveBase checks the base volume path against the allowed paths and

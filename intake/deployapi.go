@@ -49,6 +49,9 @@ func (in *Intake) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	delivery := r.Header.Get("Idempotency-Key")
 	if req.Workload != "" {
 		wl := in.declared.Workloads()[req.Workload]
+		if reasons, _ := in.refusals(); wl == nil && reasons[req.Workload] != "" {
+			return in.reject(r, SourceAPI, http.StatusNotFound, reasons[req.Workload])
+		}
 		if wl == nil {
 			return in.reject(r, SourceAPI, http.StatusNotFound, fmt.Sprintf("workload %q is not declared by any controller", req.Workload))
 		}
@@ -69,6 +72,9 @@ func (in *Intake) deployAPI(w http.ResponseWriter, r *http.Request) error {
 	found := false
 	for _, wl := range in.declared.Workloads() {
 		found = found || imageref.SameRepository(wl.Image, repo)
+	}
+	if reasons, decls := in.refusals(); !found { // accept records why each refused workload takes nothing
+		found = len(in.refusedFor(repo, reasons, decls)) > 0
 	}
 	if !found {
 		return in.reject(r, SourceAPI, http.StatusNotFound, "no workload uses image "+repo)

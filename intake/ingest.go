@@ -69,6 +69,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 	}
 
 	workloads := in.declared.Workloads()
+	reasons, refused := in.refusals()
 	for _, p := range pushes {
 		id := p.EventID
 		if id == "" {
@@ -85,6 +86,7 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, source, deliver
 		if only == nil {
 			var skipped []skip
 			targets, skipped = route(p, workloads, in.repository, in.allowsPush)
+			skipped = in.withRefusals(p, skipped, reasons, refused)
 			for _, sk := range skipped {
 				ignore(p, sk.workload, sk.reason)
 			}

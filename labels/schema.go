@@ -212,7 +212,10 @@ array ` + "`[]`" + ` clears the image's entrypoint. Commas are ordinary characte
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.name, s.mount, cell(s.data))
 		}
 		b.WriteString("\n`name` defaults to the volume's key. `instance`, `stage` and `project` volumes need\n" +
-			"`settings.baseVolumePath`; the volume key `instances` is reserved for their per-tag directories.\n")
+			"`settings.baseVolumePath`; the volume key `instances` is reserved for their per-tag directories.\n" +
+			"A workload declared by a controller signed with a scoped key (`--controller-key-file`) keeps them\n" +
+			"in its scope's namespace instead: `<baseVolumePath>/_keyscopes/<scope>/<workload>/...` and Docker\n" +
+			"volumes `tfk-<scope>.<workload>_<name>`.\n")
 		return b.String()
 	},
 }

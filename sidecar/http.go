@@ -34,6 +34,7 @@ func (s *Sidecar) routes() http.Handler {
 	r.Handle("/v1/events", api(s.globalEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/events", api(s.workloadEvents)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads", api(s.listWorkloads)).Methods(http.MethodGet)
+	r.Handle("/v1/hosts", api(s.listHosts)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}", api(s.teardownWorkload)).Methods(http.MethodDelete)
 	r.Handle("/v1/workloads/{name}", api(s.showWorkload)).Methods(http.MethodGet)
 	r.Handle("/v1/workloads/{name}/approve", api(s.requireStore(s.approveWorkload))).Methods(http.MethodPost)

@@ -5,10 +5,16 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/intake"
 	"github.com/tinyforge/tinyforge/labelsig"
 	"github.com/tinyforge/tinyforge/secrets"
 )
+
+// The controllers tell intake which workloads in conflict refuse their
+// deliveries, and why.
+var _ intake.Refusing = (*controllers.Controllers)(nil)
 
 // identityInfo is the HKDF info string deriving the key that signs managed
 // containers from the secret key: fixed, so every sidecar sharing the

@@ -166,9 +166,10 @@ func (s *stack) thiefImage(repo, tag, version string) {
 // TestHostBelongsToItsFirstWorkload (issue 15, finding 1): a second
 // workload whose face names the first one's host deploys with its other
 // faces only; the owner keeps serving, its route untouched, and the
-// refusal names both workloads in the API and the log.
+// refusal names both workloads in the API, the log and `tinyforge labels
+// check --live`, which also reports a face asking for the hooks host.
 func TestHostBelongsToItsFirstWorkload(t *testing.T) {
-	s := newStack(t)
+	s := newStackWith(t, stackOptions{args: func(*stack) []string { return []string{"--hooks-host", "hooks.e2e.test"} }})
 	s.startController("owner", s.controllerLabels(nil))
 	eventually(t, 10*time.Second, "workload declared", func() bool { return s.status().Declared })
 	s.push("v1")
@@ -225,6 +226,42 @@ func TestHostBelongsToItsFirstWorkload(t *testing.T) {
 	logged, _ := os.ReadFile(s.logPath)
 	if !strings.Contains(string(logged), `"owner":"workload `+s.workload+`"`) || !strings.Contains(string(logged), "face refused") {
 		t.Errorf("no log line names the refused face and its owner")
+	}
+	s.labelsCheckLive(thief)
+}
+
+// labelsCheckLive runs `tinyforge labels check --live` (the sidecar at
+// TINYFORGE_URL, with TINYFORGE_API_TOKEN) on the controllers of
+// TestHostBelongsToItsFirstWorkload, and on a compose file asking for the
+// reserved hooks host.
+func (s *stack) labelsCheckLive(thief string) {
+	t := s.t
+	out, errOut, code := s.run(t, "labels", "check", "--live", "tf-e2e-ctl-"+s.workload+"-thief")
+	t.Logf("labels check --live of the thief's controller: exit %d\n%s%s", code, out, errOut)
+	want := "host " + s.host + " belongs to workload " + s.workload + " on the sidecar at " + s.sidecarURL + ": this face of workload " + thief + " would be refused"
+	if code != 1 || !strings.Contains(out, want) || strings.Contains(out, "faces.own:") {
+		t.Errorf("labels check --live of the thief: exit %d, want 1 and only %q", code, want)
+	}
+	if out, errOut, code := s.run(t, "labels", "check", "--live", "tf-e2e-ctl-"+s.workload+"-owner"); code != 0 {
+		t.Errorf("labels check --live of the owner: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	compose := "services:\n  ctl:\n    image: x\n    labels:\n      tinyforge.enable: \"true\"\n" +
+		"      tinyforge.workloads.newcomer.image: reg.test/newcomer\n      tinyforge.workloads.newcomer.port: \"8080\"\n" +
+		"      tinyforge.workloads.newcomer.faces.edge.subdomain: hooks\n"
+	cmd := s.cliCmd(t, "labels", "check", "--live", "-")
+	cmd.Stdin = strings.NewReader(compose)
+	b, err := cmd.CombinedOutput()
+	t.Logf("labels check --live of a face asking for the hooks host: %v\n%s", err, b)
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(b), "host hooks.e2e.test is reserved by the sidecar") ||
+		!strings.Contains(string(b), "stdin:8") {
+		t.Errorf("labels check --live of the hooks host: exit %d, want 1 naming the reserved host at stdin:8", cmd.ProcessState.ExitCode())
+	}
+	// A sidecar that refuses the token: the check could not be made.
+	cmd = s.cliCmd(t, "labels", "check", "--live", "-")
+	cmd.Env = append(cmd.Env, "TINYFORGE_API_TOKEN=wrong")
+	cmd.Stdin = strings.NewReader(compose)
+	if b, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(b), "401") {
+		t.Errorf("labels check --live with a wrong token: exit %d, want 2\n%s", cmd.ProcessState.ExitCode(), b)
 	}
 }
 

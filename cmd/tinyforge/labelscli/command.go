@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/envdefault"
 	"github.com/tinyforge/tinyforge/labels"
 )
 
@@ -40,10 +42,14 @@ const (
 const usage = `usage: tinyforge labels <command>
 
 commands:
-  check [--json] [--domain D] [compose.yml | - | container]...
+  check [--json] [--domain D] [--sidecar URL | --live] [compose.yml | - | container]...
           decode and validate the tinyforge.* labels of controllers in
           compose files ("-" reads one from stdin; default: the compose
           file of the current directory) or of containers, by name or id.
+          With --sidecar (or --live: the sidecar at TINYFORGE_URL), also ask
+          the running sidecar (API token: --api-token-file,
+          TINYFORGE_API_TOKEN or TINYFORGE_API_TOKEN_FILE) which faces it
+          would refuse: a host another workload owns, or a reserved one.
           Exit status: 0 valid, 1 invalid, 2 could not check.
   sign --key-file FILE [--scope S] (--label K=V... | [compose.yml | - | container]...)
           print the tinyforge.signature label of each controller (or of
@@ -111,7 +117,11 @@ func (c *Command) check(ctx context.Context, args []string) int {
 	if c.Getenv != nil && c.Getenv(domainEnv) != "" {
 		domain = c.Getenv(domainEnv)
 	}
-	fs.StringVar(&domain, "domain", domain, "the sidecar's --domain, for faces without one (env "+domainEnv+")")
+	fs.StringVar(&domain, "domain", domain, "the sidecar's --domain, for faces without one (env "+domainEnv+"; with --sidecar: the sidecar's)")
+	sidecar := &live{getenv: c.Getenv}
+	fs.StringVar(&sidecar.url, "sidecar", "", "base URL of a running sidecar: report the faces whose host it would refuse")
+	atEnv := fs.Bool("live", false, "like --sidecar, at "+envdefault.EnvName("url")+" (default "+envdefault.APIURL+")")
+	fs.StringVar(&sidecar.tokenFile, "api-token-file", "", "with --sidecar: file holding the API token (default: env "+envdefault.EnvName("api-token")+", then "+envdefault.EnvName("api-token")+"_FILE)")
 	// Flags may follow the sources: parse, take one source, parse again.
 	var sources []string
 	for {
@@ -141,8 +151,27 @@ func (c *Command) check(ctx context.Context, args []string) int {
 		}
 	}()
 
+	if *atEnv && sidecar.url == "" {
+		sidecar.url = envdefault.Lookup(c.getenv, "url", envdefault.APIURL)
+	}
+	var table *deployer.HostTable
+	if sidecar.url != "" {
+		t, err := sidecar.hosts(ctx)
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "tinyforge labels check: %v\n", err)
+			return ExitError
+		}
+		table = &t
+		if !domainSet(fs) && c.getenv(domainEnv) == "" && t.Domain != "" {
+			domain = t.Domain
+		}
+	}
+
 	l := c.load(ctx, sources)
 	r := Check(l.ctrls, domain)
+	if table != nil {
+		hostProblems(r, l.ctrls, *table, sidecar.url)
+	}
 	r.Errors = append(l.errs, r.Errors...)
 	r.Warnings = append(l.warns, r.Warnings...)
 	r.Unreadable = l.unreadable
@@ -166,4 +195,19 @@ func (c *Command) check(ctx context.Context, args []string) int {
 		return ExitInvalid
 	}
 	return ExitOK
+}
+
+// getenv is Getenv, or an empty environment.
+func (c *Command) getenv(k string) string {
+	if c.Getenv == nil {
+		return ""
+	}
+	return c.Getenv(k)
+}
+
+// domainSet reports whether --domain was given on the command line.
+func domainSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "domain" })
+	return set
 }
