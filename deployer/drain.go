@@ -180,7 +180,24 @@ func (e *Engine) closeDrain(ctx context.Context, j Journal, gone []Instance, log
 		}
 	}
 	log.Debug().Int("removed", len(gone)).Msg("drain finished")
+	if e.OnDrained != nil {
+		e.OnDrained(j.Workload, e.Now().Sub(drainStart(j)))
+	}
 	return nil
+}
+
+// drainStart is when a deploy's drain began: the time its journal reached
+// StepWatched (the watch ended), else its last step.
+func drainStart(j Journal) time.Time {
+	for i := len(j.Steps) - 1; i >= 0; i-- {
+		if j.Steps[i].Step == StepWatched {
+			return j.Steps[i].At
+		}
+	}
+	if len(j.Steps) > 0 {
+		return j.Steps[len(j.Steps)-1].At
+	}
+	return j.Started
 }
 
 // waitDrains waits until no drain is queued or running here, or ctx ends.

@@ -110,6 +110,11 @@ type Config struct {
 	// it stands; the live deploy stream hangs here. It runs on the
 	// deploy's goroutine and must return at once.
 	OnStep func(j Journal)
+	// OnDrained, when set, is told when the background drain of a
+	// successful deploy has stopped and removed the containers it
+	// replaced, with the time from the end of the watch to then; the
+	// drain phase of the metrics hangs here. It must return at once.
+	OnDrained func(workload string, took time.Duration)
 
 	Log zerolog.Logger
 	Now func() time.Time // default: time.Now

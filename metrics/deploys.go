@@ -43,6 +43,16 @@ func (m *Metrics) DeployFinished(workload, outcome string, phases []Phase, total
 	}
 }
 
+// DeployPhase records one phase of a deploy that ends after its outcome
+// was recorded: the drain of the containers a deploy replaced runs in the
+// background, after the deploy counted as succeeded.
+func (m *Metrics) DeployPhase(workload string, p Phase) {
+	if m == nil {
+		return
+	}
+	m.deployPhase.WithLabelValues(workload, bounded(p.Name, deployPhases)).Observe(p.Took.Seconds())
+}
+
 // ForgetWorkload deletes every series of a workload that went away, so a
 // renamed or removed workload does not stay in the output for ever.
 func (m *Metrics) ForgetWorkload(workload string) {

@@ -1,6 +1,8 @@
 package sidecar
 
 import (
+	"time"
+
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -45,6 +47,12 @@ func (o *observer) DeployFinished(workload string, ev deployer.Event) {
 	if out, ok := deployOutcome(ev); ok {
 		o.report(workload, ev, out)
 	}
+}
+
+// Drained hears the end of a successful deploy's background drain: the
+// drain phase of its metrics.
+func (o *observer) Drained(workload string, took time.Duration) {
+	o.metrics.DeployPhase(workload, metrics.Phase{Name: metrics.PhaseDrain, Took: max(took, 0)})
 }
 
 func (o *observer) report(workload string, ev deployer.Event, out outcome) {

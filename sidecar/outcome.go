@@ -42,7 +42,7 @@ var phaseAfter = map[string]string{
 	deployer.StepHealthy:   metrics.PhaseSwitch,
 	deployer.StepSwitching: metrics.PhaseSwitch,
 	deployer.StepSwitched:  metrics.PhaseWatch,
-	deployer.StepWatched:   metrics.PhaseDrain, // the old container stopped and removed
+	deployer.StepWatched:   metrics.PhaseDrain, // a drain recovered after a crash (else: observer.Drained)
 }
 
 // deployOutcome reads a deploy's history record. A re-route (labels

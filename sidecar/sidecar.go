@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		Names:         names,
 		AtStep:        testPauseHook(osGetenv, log.With().Str(logkey.Component, "test-hook").Logger()),
 		OnFinished:    s.deployFinished,
+		OnDrained:     s.obs.Drained,
 	})
 	if err != nil {
 		closeProxy()
