@@ -17,7 +17,7 @@ type Config struct {
 	Docker Docker
 	Proxy  Proxy
 	Store  Store
-	Health HealthChecker // default: HTTPHealth{}
+	Health HealthChecker // default: Prober{}
 
 	Network string // Docker network new containers join, unless the controller's settings name one
 	Domain  string // default domain of faces, unless the controller's settings name one
@@ -120,7 +120,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, ErrNoCoordinator
 	}
 	if cfg.Health == nil {
-		cfg.Health = HTTPHealth{}
+		cfg.Health = Prober{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

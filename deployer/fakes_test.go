@@ -24,6 +24,7 @@ type fakeDocker struct {
 	calls       map[string]int // method -> number of calls
 	listErr     error
 	watchers    map[string]chan string // container id -> actions fed by the test
+	health      string                 // Docker's health state of started containers ("" = no HEALTHCHECK)
 }
 
 func newFakeDocker() *fakeDocker {
@@ -126,7 +127,7 @@ func (f *fakeDocker) Start(_ context.Context, id string) error {
 	if !ok {
 		return errors.New("no such container")
 	}
-	c.State, c.Running = "running", !f.exitOnStart
+	c.State, c.Running, c.Health = "running", !f.exitOnStart, f.health
 	if f.exitOnStart {
 		c.State = "exited"
 	}
@@ -286,10 +287,11 @@ func (s *memStore) AppendEvent(_ context.Context, w string, ev Event) error {
 	return nil
 }
 
-// healthFunc adapts a function to HealthChecker.
-type healthFunc func(ctx context.Context, url string) error
+// healthFunc adapts a function of the probe's target (an http:// URL or
+// tcp://host:port) to HealthChecker.
+type healthFunc func(ctx context.Context, target string) error
 
-func (h healthFunc) WaitHealthy(ctx context.Context, url string) error { return h(ctx, url) }
+func (h healthFunc) WaitHealthy(ctx context.Context, p Probe) error { return h(ctx, p.Target()) }
 
 // wipe forgets everything, as a flushed Redis does.
 func (s *memStore) wipe() {

@@ -58,7 +58,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, workload string, ev Event) error
 }
 
-// HealthChecker waits until url answers 2xx, or fails when ctx ends.
+// HealthChecker waits until a probe of a container passes (an HTTP
+// answer of a healthy code, or a TCP connection), or fails with
+// ErrUnhealthy when ctx ends. Prober is the real one.
 type HealthChecker interface {
-	WaitHealthy(ctx context.Context, url string) error
+	WaitHealthy(ctx context.Context, p Probe) error
 }

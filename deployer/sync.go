@@ -261,18 +261,22 @@ func (e *Engine) pickServing(ctx context.Context, cs []Container, routes []Route
 	}
 }
 
-// answers reports whether c answers w's health path within 2 s; a
-// workload without one (or unknown) has nothing to probe.
+// answers reports whether c passes w's health check within 2 s: its
+// probe answers, or (healthcheck docker) Docker reports it healthy; a
+// workload without one (or unknown) has nothing to check.
 func (e *Engine) answers(ctx context.Context, c Container, w *labels.Workload) bool {
-	if w == nil || w.Healthcheck == "" {
+	switch {
+	case w == nil || w.HealthKind() == labels.HealthNone:
 		return true
+	case w.HealthKind() == labels.HealthDocker:
+		in, err := e.Docker.Inspect(ctx, c.ID)
+		return err == nil && in.Health == "healthy"
 	}
 	addr := c.IPs[cmp.Or(c.Labels[labels.ManagedNetwork], e.Network)]
 	if addr == "" {
 		return false
 	}
-	d := &deploy{Engine: e, w: w}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return e.Health.WaitHealthy(pctx, d.healthURL(Instance{Address: addr})) == nil
+	return e.Health.WaitHealthy(pctx, workloadProbe(w, addr)) == nil
 }
