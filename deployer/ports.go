@@ -29,6 +29,12 @@ type Docker interface {
 	// List returns every container (running or not) carrying all the given
 	// labels, in one Engine call.
 	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Wait blocks until the started container stops running, or ctx ends,
+	// and returns its exit code (a release command's).
+	Wait(ctx context.Context, id string) (exitCode int, err error)
+	// Output returns what the container wrote to stdout and stderr, at
+	// most the last limit bytes (cut at a line start when it can be).
+	Output(ctx context.Context, id string, limit int) (string, error)
 }
 
 // Proxy switches public routes. Implementations live in proxyplug/*.

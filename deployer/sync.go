@@ -137,10 +137,11 @@ func PlanSync(instances []Instance, routes []Route, journals []Journal, containe
 // runs) is left for the next pass.
 func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload) (SyncReport, error) {
 	var rep SyncReport
-	containers, err := e.Containers(ctx, "")
+	owned, err := e.owned(ctx, "")
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: list managed containers: %w", err)
 	}
+	containers := slices.DeleteFunc(slices.Clone(owned), isRelease)
 	rep.Snapshot, rep.Containers = containers, len(containers)
 	instances, err := e.Store.Instances(ctx, "")
 	if err != nil {
@@ -174,6 +175,9 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 		case err != nil:
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", p.Workload, err))
 		}
+	}
+	if strays := StrayReleases(owned, journals); len(strays) > 0 {
+		errs = append(errs, e.removeStrays(ctx, strays))
 	}
 	return rep, errors.Join(errs...)
 }

@@ -33,4 +33,7 @@ const (
 	ManagedConfig = "tinyforge.config"
 	// ManagedNetwork is the Docker network the container was attached to.
 	ManagedNetwork = "tinyforge.network"
+	// ManagedRelease ("true") marks the one-off container of a deploy's
+	// release command: it never serves, and it is removed when it exits.
+	ManagedRelease = "tinyforge.release"
 )
