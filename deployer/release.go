@@ -61,7 +61,7 @@ func (d *deploy) release(ctx context.Context) error {
 	}
 	run.Took = time.Since(started).Round(time.Millisecond)
 	if err != nil {
-		run.Error = err.Error()
+		run.Error = strings.TrimPrefix(err.Error(), ErrReleaseFailed.Error()+": ")
 	}
 	run.Output = d.releaseOutput(ctx, id, secret)
 	if rmErr := d.removeRelease(ctx, id); rmErr != nil && err == nil {
