@@ -2,7 +2,6 @@ package deployer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -144,7 +143,3 @@ func probeHTTP(ctx context.Context, client *http.Client, p Probe) error {
 	}
 	return nil
 }
-
-// errNoHealthcheck: healthcheck docker, but the image declares no
-// HEALTHCHECK for Docker to run.
-var errNoHealthcheck = errors.New("the image declares no HEALTHCHECK (healthcheck docker needs one; use a path, http or tcp instead)")

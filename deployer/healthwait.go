@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -65,6 +66,10 @@ func workloadProbe(w *labels.Workload, addr string) Probe {
 		Interval: w.ProbeInterval(),
 	}
 }
+
+// errNoHealthcheck: healthcheck docker, but the image declares no
+// HEALTHCHECK for Docker to run.
+var errNoHealthcheck = errors.New("the image declares no HEALTHCHECK (healthcheck docker needs one; use a path, http or tcp instead)")
 
 // waitDockerHealthy reads the container's health state, which Docker keeps
 // by running the image's own HEALTHCHECK, every probe interval (sooner at
