@@ -55,7 +55,8 @@ func TestRollbackAndDeploys(t *testing.T) {
 
 // TestFormatDeploys: a header, then one line per deploy whose columns
 // line up across deploys (an unknown digest or source is "-"), each
-// followed by its steps with their times.
+// followed by its steps with their times and, for a release command, how
+// it ended and the last lines of its output.
 func TestFormatDeploys(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
 	evs := []deployer.Event{
@@ -64,12 +65,25 @@ func TestFormatDeploys(t *testing.T) {
 				{Step: "locked", Took: 1200 * time.Microsecond}, {Step: "pulled", Took: 45 * time.Millisecond}, {Step: "watched", Took: 10 * time.Second},
 			}},
 		{Time: at, Deploy: "d-2", Took: time.Second, Image: "reg/web:bad", Outcome: "failed: pull: not found"},
+		{Time: at, Deploy: "d-3", Took: 3 * time.Second, Image: "reg/web:v3", Outcome: "failed: release command failed: tf-web-release-d-3 exited 3",
+			Steps:   []deployer.StepTime{{Step: "locked"}, {Step: "pulled", Took: time.Second}, {Step: "releasing", Took: 100 * time.Millisecond}},
+			Release: &deployer.ReleaseRun{Exit: 3, Took: 1500 * time.Millisecond, Output: "1\n2\n3\n4\n5\nerror: relation exists\n"}},
+		{Time: at, Deploy: "d-4", Took: 9 * time.Second, Image: "reg/web:v4", Outcome: "failed: release command failed: timeout",
+			Steps:   []deployer.StepTime{{Step: "releasing"}},
+			Release: &deployer.ReleaseRun{Exit: -1, Took: 5 * time.Second, Error: "still running after release.timeout 5s"}},
 	}
 	want := "" +
 		"FINISHED             DEPLOY  TOOK     IMAGE        DIGEST               SOURCE        OUTCOME\n" +
 		"2026-01-02 03:04:05  d-1     10.512s  reg/web:v2   sha256:0123456789ab  distribution  deployed\n" +
 		"    steps: locked 1ms, pulled 45ms, watched 10s\n" +
-		"2026-01-02 03:04:05  d-2     1s       reg/web:bad  -                    -             failed: pull: not found\n"
+		"2026-01-02 03:04:05  d-2     1s       reg/web:bad  -                    -             failed: pull: not found\n" +
+		"2026-01-02 03:04:05  d-3     3s       reg/web:v3   -                    -             failed: release command failed: tf-web-release-d-3 exited 3\n" +
+		"    steps: locked 0s, pulled 1s, releasing 100ms\n" +
+		"    release: exit 3 after 1.5s (last 5 of 6 output lines; --json for all)\n" +
+		"      | 2\n      | 3\n      | 4\n      | 5\n      | error: relation exists\n" +
+		"2026-01-02 03:04:05  d-4     9s       reg/web:v4   -                    -             failed: release command failed: timeout\n" +
+		"    steps: releasing 0s\n" +
+		"    release: no exit after 5s: still running after release.timeout 5s\n"
 	if got := formatDeploys(evs); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}

@@ -75,6 +75,38 @@ func formatDeploys(evs []deployer.Event) string {
 			steps[i] = st.Step + " " + st.Took.Round(time.Millisecond).String()
 		}
 		fmt.Fprintf(&b, "    steps: %s\n", strings.Join(steps, ", "))
+		if r := evs[n-1].Release; r != nil {
+			b.WriteString(formatRelease(*r))
+		}
+	}
+	return b.String()
+}
+
+// releaseLines is how many of the last lines of a release command's
+// output `tinyforge deploys` shows; --json shows all the history keeps.
+const releaseLines = 5
+
+// formatRelease is the release command's line under a deploy's steps:
+// how it ended, then the last lines of its output, indented.
+func formatRelease(r deployer.ReleaseRun) string {
+	var b strings.Builder
+	took := r.Took.Round(time.Millisecond).String()
+	if r.Exit >= 0 {
+		fmt.Fprintf(&b, "    release: exit %d after %s", r.Exit, took)
+	} else {
+		fmt.Fprintf(&b, "    release: no exit after %s: %s", took, r.Error)
+	}
+	lines := strings.Split(strings.TrimRight(r.Output, "\n"), "\n")
+	if r.Output == "" {
+		lines = nil
+	}
+	if len(lines) > releaseLines {
+		fmt.Fprintf(&b, " (last %d of %d output lines; --json for all)", releaseLines, len(lines))
+		lines = lines[len(lines)-releaseLines:]
+	}
+	b.WriteString("\n")
+	for _, l := range lines {
+		fmt.Fprintf(&b, "      | %s\n", l)
 	}
 	return b.String()
 }

@@ -97,14 +97,15 @@ type deploy struct {
 	switched time.Duration // health-ok to routes serving the new container
 
 	// What the deploy has done so far, for settle.
-	created    bool     // Create was called: a new container may exist
-	inst       Instance // the new container once created; for a converge, the running one
-	routed     bool     // the store's routes point at inst
-	proxyDirty bool     // the proxy may point at inst although the store does not
-	rolledBack bool     // the watch failed and routes went back
-	restarts   int      // restart count of inst when it started
-	watched    string   // how the post-switch watch ended: passed, superseded after …, off
-	draining   bool     // the deploy succeeded and handed its drain to the background
+	created    bool        // Create was called: a new container may exist
+	inst       Instance    // the new container once created; for a converge, the running one
+	routed     bool        // the store's routes point at inst
+	proxyDirty bool        // the proxy may point at inst although the store does not
+	rolledBack bool        // the watch failed and routes went back
+	restarts   int         // restart count of inst when it started
+	watched    string      // how the post-switch watch ended: passed, superseded after …, off
+	releaseRun *ReleaseRun // how the release command ended, once it ran
+	draining   bool        // the deploy succeeded and handed its drain to the background
 }
 
 // newDeploy is the deploy of w the lease (granted at locked) allows.
@@ -180,6 +181,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 
 	if err := network(); err != nil {
 		return res, fmt.Errorf("network %s: %w", d.network, err)
+	}
+	if err := d.release(ctx); err != nil {
+		return res, err
 	}
 	if err := d.startNew(ctx, digest); err != nil {
 		return res, err

@@ -1,5 +1,6 @@
 // Package deployer owns the blue-green algorithm: one deploy of one
-// workload (pull, start beside the old, health-check, switch routes, watch),
+// workload (pull, run the release command, start beside the old,
+// health-check as the labels ask, switch routes, watch),
 // the background drain that retires the containers a deploy replaced, the
 // per-workload queue that serialises operations (deliveries, converges,
 // rollbacks, teardowns), decides which of them still run (queue_rules.go)

@@ -17,7 +17,7 @@ type Config struct {
 	Docker Docker
 	Proxy  Proxy
 	Store  Store
-	Health HealthChecker // default: HTTPHealth{}
+	Health HealthChecker // default: Prober{}
 
 	Network string // Docker network new containers join, unless the controller's settings name one
 	Domain  string // default domain of faces, unless the controller's settings name one
@@ -141,7 +141,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, ErrNoCoordinator
 	}
 	if cfg.Health == nil {
-		cfg.Health = HTTPHealth{}
+		cfg.Health = Prober{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -188,15 +188,25 @@ type Result struct {
 // Containers lists the containers this engine owns (of one workload, or
 // all when workload is ""), in one Docker call. A container of another
 // scope is never among them, even for an engine without a scope, nor one
-// whose identity signature does not verify (see Identity): those are
-// reported by Unverified.
+// whose identity signature does not verify (see Identity: those are
+// reported by Unverified), nor the one-off container of a release command
+// (see releases), which never serves.
 func (e *Engine) Containers(ctx context.Context, workload string) ([]Container, error) {
+	all, err := e.owned(ctx, workload)
+	return slices.DeleteFunc(all, isRelease), err
+}
+
+// owned is Containers with the release containers.
+func (e *Engine) owned(ctx context.Context, workload string) ([]Container, error) {
 	all, err := e.Docker.List(ctx, e.managed(workload))
 	if err != nil {
 		return nil, err
 	}
 	return slices.DeleteFunc(all, func(c Container) bool { return c.Labels[labels.Scope] != e.Scope || !e.authentic(c) }), nil
 }
+
+// isRelease tells the one-off container of a release command.
+func isRelease(c Container) bool { return c.Labels[labels.ManagedRelease] != "" }
 
 // managed is the label filter of the containers this engine owns; with a
 // workload name, of that workload's only.

@@ -8,6 +8,8 @@ var (
 	ErrNoNetwork = errors.New("no docker network configured")
 	// ErrUnhealthy: the new container never passed its health check.
 	ErrUnhealthy = errors.New("health check failed")
+	// ErrReleaseFailed: the release command did not exit 0 in time.
+	ErrReleaseFailed = errors.New("release command failed")
 	// ErrUnknownWorkload: a request names a workload no controller declares.
 	ErrUnknownWorkload = errors.New("unknown workload")
 	// ErrClosed: the queue is shutting down and takes no more requests.

@@ -24,6 +24,11 @@ type fakeDocker struct {
 	calls       map[string]int // method -> number of calls
 	listErr     error
 	watchers    map[string]chan string // container id -> actions fed by the test
+	health      string                 // Docker's health state of started containers ("" = no HEALTHCHECK)
+	exit        int                    // exit code Wait returns
+	hang        bool                   // Wait blocks until its context ends
+	output      string                 // what every container wrote
+	removeErr   error                  // Remove fails with it
 }
 
 func newFakeDocker() *fakeDocker {
@@ -126,7 +131,7 @@ func (f *fakeDocker) Start(_ context.Context, id string) error {
 	if !ok {
 		return errors.New("no such container")
 	}
-	c.State, c.Running = "running", !f.exitOnStart
+	c.State, c.Running, c.Health = "running", !f.exitOnStart, f.health
 	if f.exitOnStart {
 		c.State = "exited"
 	}
@@ -161,8 +166,38 @@ func (f *fakeDocker) Remove(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("Remove")
+	if f.removeErr != nil {
+		return f.removeErr
+	}
 	delete(f.containers, id)
 	return nil
+}
+
+// Wait returns exit at once (the container stops), or blocks with hang.
+func (f *fakeDocker) Wait(ctx context.Context, id string) (int, error) {
+	f.mu.Lock()
+	f.count("Wait")
+	hang, exit := f.hang, f.exit
+	if c, ok := f.containers[id]; ok && !hang {
+		c.Running, c.State = false, "exited"
+	}
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return -1, ctx.Err()
+	}
+	return exit, nil
+}
+
+func (f *fakeDocker) Output(_ context.Context, _ string, limit int) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("Output")
+	out := f.output
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil
 }
 
 func (f *fakeDocker) List(_ context.Context, labels map[string]string) ([]Container, error) {
@@ -286,10 +321,11 @@ func (s *memStore) AppendEvent(_ context.Context, w string, ev Event) error {
 	return nil
 }
 
-// healthFunc adapts a function to HealthChecker.
-type healthFunc func(ctx context.Context, url string) error
+// healthFunc adapts a function of the probe's target (an http:// URL or
+// tcp://host:port) to HealthChecker.
+type healthFunc func(ctx context.Context, target string) error
 
-func (h healthFunc) WaitHealthy(ctx context.Context, url string) error { return h(ctx, url) }
+func (h healthFunc) WaitHealthy(ctx context.Context, p Probe) error { return h(ctx, p.Target()) }
 
 // wipe forgets everything, as a flushed Redis does.
 func (s *memStore) wipe() {

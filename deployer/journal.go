@@ -14,8 +14,12 @@ import (
 // the next one (see recover.go). The test hook (Config.AtStep) is called
 // after each of them.
 const (
-	StepLocked    = "locked"    // lock held, nothing done yet
-	StepPulled    = "pulled"    // image pulled, digest known
+	StepLocked = "locked" // lock held, nothing done yet
+	StepPulled = "pulled" // image pulled, digest known
+	// StepReleasing: the one-off container of the release command was
+	// created and started (its id in the journal, Release).
+	StepReleasing = "releasing"
+	StepReleased  = "released"  // the release command exited 0; its container is gone
 	StepCreated   = "created"   // new container created (id in the journal)
 	StepStarted   = "started"   // new container running
 	StepHealthy   = "healthy"   // new container passed its health check
@@ -29,8 +33,8 @@ const (
 
 // stepOrder ranks the steps; an unknown step ranks 0 (before the switch).
 var stepOrder = map[string]int{
-	StepLocked: 1, StepPulled: 2, StepCreated: 3, StepStarted: 4, StepHealthy: 5,
-	StepSwitching: 6, StepSwitched: 7, StepWatched: 8,
+	StepLocked: 1, StepPulled: 2, StepReleasing: 3, StepReleased: 4, StepCreated: 5, StepStarted: 6,
+	StepHealthy: 7, StepSwitching: 8, StepSwitched: 9, StepWatched: 10,
 }
 
 // beforeSwitch reports whether a deploy at step had not yet touched routes.
@@ -39,22 +43,25 @@ func beforeSwitch(step string) bool { return stepOrder[step] < stepOrder[StepSwi
 // Journal is the record of one deploy in flight, kept in the shared store
 // from the moment the lock is held until the deploy is finished or undone.
 type Journal struct {
-	ID        string     `json:"id"`
-	Workload  string     `json:"workload"`
-	Image     string     `json:"image"` // repository:tag
-	Tag       string     `json:"tag"`
-	Digest    string     `json:"digest,omitempty"`
-	Source    string     `json:"source,omitempty"`
-	Step      string     `json:"step"`
-	Container string     `json:"container,omitempty"` // id of the new container
-	Name      string     `json:"name,omitempty"`      // name of the new container
-	Keep      int        `json:"keep"`                // containers to keep after the deploy
-	Previous  []Route    `json:"previous,omitempty"`  // routes before the switch
-	Routes    []Route    `json:"routes,omitempty"`    // routes of the switch
-	Epoch     int64      `json:"epoch"`
-	Owner     string     `json:"owner,omitempty"`
-	Started   time.Time  `json:"started"`
-	Steps     []StepTime `json:"steps,omitempty"`
+	ID        string `json:"id"`
+	Workload  string `json:"workload"`
+	Image     string `json:"image"` // repository:tag
+	Tag       string `json:"tag"`
+	Digest    string `json:"digest,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Step      string `json:"step"`
+	Container string `json:"container,omitempty"` // id of the new container
+	// Release is the id of the release command's one-off container while
+	// it may exist (StepReleasing); recovery removes it.
+	Release  string     `json:"release,omitempty"`
+	Name     string     `json:"name,omitempty"`     // name of the new container
+	Keep     int        `json:"keep"`               // containers to keep after the deploy
+	Previous []Route    `json:"previous,omitempty"` // routes before the switch
+	Routes   []Route    `json:"routes,omitempty"`   // routes of the switch
+	Epoch    int64      `json:"epoch"`
+	Owner    string     `json:"owner,omitempty"`
+	Started  time.Time  `json:"started"`
+	Steps    []StepTime `json:"steps,omitempty"`
 	// RetireAt is when the containers the deploy replaced may be stopped:
 	// the switch plus the drain time (StepWatched on).
 	RetireAt time.Time `json:"retire_at,omitzero"`

@@ -122,6 +122,21 @@ type Event struct {
 	Steps     []StepTime `json:"steps,omitempty"`
 	Note      string     `json:"note,omitempty"`    // e.g. "recovered by <owner> after a crash at <step>"
 	Received  time.Time  `json:"received,omitzero"` // when the request was taken in (Request.Received)
+	// Release is the run of the workload's release command, when it has
+	// one and the deploy got as far as running it.
+	Release *ReleaseRun `json:"release,omitempty"`
+}
+
+// ReleaseRun is how a deploy's release command ended, as its history keeps it.
+type ReleaseRun struct {
+	Container string        `json:"container"`       // name of the one-off container
+	Exit      int           `json:"exit"`            // exit code; -1 when it did not exit (timeout, error)
+	Took      time.Duration `json:"took"`            // start to exit
+	Error     string        `json:"error,omitempty"` // why it did not exit 0 otherwise: timeout, Docker error
+	// Output is the end of what the command wrote (stdout and stderr),
+	// at most ReleaseOutputMax bytes; the values of secret env overrides
+	// are masked.
+	Output string `json:"output,omitempty"`
 }
 
 // ContainerSpec is everything needed to create one workload container.
@@ -144,6 +159,9 @@ type ContainerSpec struct {
 	// Docker host, bound to PublishIP ("" = every address).
 	Publish   []int
 	PublishIP string
+	// OneOff: the container runs to completion (a release command) and is
+	// never restarted; a serving container is restarted unless stopped.
+	OneOff bool
 }
 
 // Container is the deployer's view of a Docker container.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
@@ -27,27 +28,28 @@ func (d *deploy) checkImage() error {
 	return nil
 }
 
-// containerEnv merges the labels' env with the stored overrides, which
-// win. An override of another key scope, or that cannot be decrypted, is
-// skipped with a warning naming its key, never its value.
-func (d *deploy) containerEnv(ctx context.Context) ([]string, error) {
+// containerEnv merges base (the labels' env) with the stored overrides,
+// which win, and returns the values of the overrides too (secrets, which
+// must never be shown). An override of another key scope, or that cannot
+// be decrypted, is skipped with a warning naming its key, never its value.
+func (d *deploy) containerEnv(ctx context.Context, base map[string]string) (env []string, secret []string, err error) {
 	if d.EnvOverrides == nil {
-		return envList(d.w.Env), nil
+		return envList(base), nil, nil
 	}
 	over, skipped, err := d.EnvOverrides.EnvOverrides(ctx, d.w.Name, d.w.KeyScope)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(skipped) > 0 {
 		d.log.Warn().Strs(logkey.EnvKeys, skipped).Str("key_scope", d.w.KeyScope).
 			Msg("env overrides skipped: of another controller key scope, or cannot decrypt (check TINYFORGE_SECRET_KEY_FILE)")
 	}
-	env := maps.Clone(d.w.Env)
-	if env == nil {
-		env = map[string]string{}
+	merged := maps.Clone(base)
+	if merged == nil {
+		merged = map[string]string{}
 	}
-	maps.Copy(env, over)
-	return envList(env), nil
+	maps.Copy(merged, over)
+	return envList(merged), slices.Collect(maps.Values(over)), nil
 }
 
 // pidsLimit returns the container's PIDs limit: the workload's, or the

@@ -29,6 +29,12 @@ type Docker interface {
 	// List returns every container (running or not) carrying all the given
 	// labels, in one Engine call.
 	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Wait blocks until the started container stops running, or ctx ends,
+	// and returns its exit code (a release command's).
+	Wait(ctx context.Context, id string) (exitCode int, err error)
+	// Output returns what the container wrote to stdout and stderr, at
+	// most the last limit bytes (cut at a line start when it can be).
+	Output(ctx context.Context, id string, limit int) (string, error)
 }
 
 // Proxy switches public routes. Implementations live in proxyplug/*.
@@ -58,7 +64,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, workload string, ev Event) error
 }
 
-// HealthChecker waits until url answers 2xx, or fails when ctx ends.
+// HealthChecker waits until a probe of a container passes (an HTTP
+// answer of a healthy code, or a TCP connection), or fails with
+// ErrUnhealthy when ctx ends. Prober is the real one.
 type HealthChecker interface {
-	WaitHealthy(ctx context.Context, url string) error
+	WaitHealthy(ctx context.Context, p Probe) error
 }

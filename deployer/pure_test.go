@@ -3,10 +3,7 @@ package deployer
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,28 +140,6 @@ func TestQueueCloseCancelsADeployPastGrace(t *testing.T) {
 	case <-cancelled:
 	default:
 		t.Fatal("deploy not cancelled after grace")
-	}
-}
-
-func TestHTTPHealth(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ok" && calls.Add(1) >= 3 {
-			return
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	defer srv.Close()
-	h := HTTPHealth{Interval: 10 * time.Millisecond}
-
-	if err := h.WaitHealthy(context.Background(), srv.URL+"/ok"); err != nil {
-		t.Fatalf("healthy after 3 polls: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	err := h.WaitHealthy(ctx, srv.URL+"/bad")
-	if !errors.Is(err, ErrUnhealthy) || !strings.Contains(err.Error(), "status 503") {
-		t.Fatalf("err = %v, want ErrUnhealthy with status 503", err)
 	}
 }
 

@@ -102,12 +102,18 @@ func (e *Engine) recoverJournal(ctx context.Context, l Lease, j Journal, contain
 		Previous: j.previousContainer(), Steps: j.Steps,
 		Note: fmt.Sprintf("recovered by %s (epoch %d): the deploy stopped after step %q", e.Owner, l.Epoch, j.Step),
 	}
-	var err error
+	released, err := e.removeReleases(ctx, l, j)
+	if err != nil {
+		return fmt.Errorf("recover deploy %s of %s: %w", j.ID, j.Workload, err)
+	}
 	newC, _ := deployContainer(j, containers)
 	switch action {
 	case RecoverUndo:
 		err = e.removeDeployContainers(ctx, l, j, containers, routes, log)
 		ev.Outcome = OutcomeRolledBack + "interrupted before the switch (after " + j.Step + "); new container removed"
+		if released > 0 {
+			ev.Outcome += ", release command's container removed"
+		}
 	case RecoverObsolete:
 		err = e.removeDeployContainers(ctx, l, j, containers, routes, log)
 		ev.Outcome = OutcomeFailed + "interrupted after the switch and superseded by a later deploy"

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tinyforge/tinyforge/labels"
 )
 
 // TestHealthProbeStaysOnTheContainer: a health answer that redirects to
@@ -28,12 +30,13 @@ func TestHealthProbeStaysOnTheContainer(t *testing.T) {
 	}))
 	defer app.Close()
 
-	for _, h := range []HTTPHealth{{Interval: 10 * time.Millisecond}, {Interval: 10 * time.Millisecond, Client: &http.Client{}}} {
-		if err := h.WaitHealthy(context.Background(), app.URL+"/here"); err != nil {
+	addr := strings.TrimPrefix(app.URL, "http://")
+	for _, h := range []Prober{{Interval: 10 * time.Millisecond}, {Interval: 10 * time.Millisecond, Client: &http.Client{}}} {
+		if err := h.WaitHealthy(context.Background(), Probe{Kind: labels.HealthHTTP, Addr: addr, Path: "/here"}); err != nil {
 			t.Fatalf("redirect on the same host: %v", err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		err := h.WaitHealthy(ctx, app.URL+"/away")
+		err := h.WaitHealthy(ctx, Probe{Kind: labels.HealthHTTP, Addr: addr, Path: "/away"})
 		cancel()
 		if !errors.Is(err, ErrUnhealthy) || !strings.Contains(err.Error(), "redirect to another host refused") {
 			t.Fatalf("redirect to another host: %v, want unhealthy naming the refused redirect", err)

@@ -111,6 +111,7 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 		Switched: d.switched,
 		Received: d.req.Received,
 		Watch:    d.watched,
+		Release:  d.releaseRun,
 	}
 	logEv := d.log.Info()
 	switch {

@@ -16,17 +16,24 @@ import (
 // policy allows. A volume that cannot be resolved is logged and skipped, as
 // the original design does: a bad volume must not block a valid deploy.
 func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec, error) {
-	env, err := d.containerEnv(ctx)
+	spec, _, err := d.specWithEnv(ctx, name, d.w.Env)
+	return spec, err
+}
+
+// specWithEnv is containerSpec with base in place of the labels' env, and
+// the values of the secret overrides in it.
+func (d *deploy) specWithEnv(ctx context.Context, name string, base map[string]string) (ContainerSpec, []string, error) {
+	env, secret, err := d.containerEnv(ctx, base)
 	if err != nil {
-		return ContainerSpec{}, fmt.Errorf("env overrides of %s: %w", d.w.Name, err)
+		return ContainerSpec{}, nil, fmt.Errorf("env overrides of %s: %w", d.w.Name, err)
 	}
 	cmd, err := d.w.Command.Split()
 	if err != nil {
-		return ContainerSpec{}, fmt.Errorf("command of %s: %w", d.w.Name, err)
+		return ContainerSpec{}, nil, fmt.Errorf("command of %s: %w", d.w.Name, err)
 	}
 	entrypoint, err := d.w.Entrypoint.Split()
 	if err != nil {
-		return ContainerSpec{}, fmt.Errorf("entrypoint of %s: %w", d.w.Name, err)
+		return ContainerSpec{}, nil, fmt.Errorf("entrypoint of %s: %w", d.w.Name, err)
 	}
 	policy := d.Volumes
 	policy.BaseVolumePath = cmp.Or(d.w.Settings.BaseVolumePath, policy.BaseVolumePath)
@@ -46,7 +53,7 @@ func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec,
 	}
 	spec.NanoCPUs, spec.MemoryBytes = d.limits()
 	spec.PidsLimit = d.pidsLimit()
-	return spec, nil
+	return spec, secret, nil
 }
 
 // proxySpec adds what the proxy needs to a new container: its labels for

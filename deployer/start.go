@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"strconv"
-	"time"
 
 	"github.com/tinyforge/tinyforge/internal/logkey"
 	"github.com/tinyforge/tinyforge/labels"
@@ -75,53 +73,4 @@ func (d *deploy) startNew(ctx context.Context, digest string) error {
 	}
 	d.log.Debug().Str(logkey.Container, inst.Name).Str("address", d.inst.Address).Msg("started")
 	return nil
-}
-
-// waitHealthy polls the health path from the sidecar, failing early when
-// the container stops running.
-func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
-	if d.w.Healthcheck == "" {
-		return nil
-	}
-	if inst.Address == "" {
-		return fmt.Errorf("health check %s: no address on network %s", inst.Name, d.network)
-	}
-	url := d.healthURL(inst)
-	hctx, cancel := context.WithTimeoutCause(ctx, d.w.HealthWait(), ErrUnhealthy)
-	defer cancel()
-	died := make(chan error, 1)
-	go func() { died <- d.watchAlive(hctx, inst.ID); cancel() }()
-	err := d.Health.WaitHealthy(hctx, url)
-	cancel()
-	if dead := <-died; dead != nil && err != nil {
-		err = fmt.Errorf("%w: %w", ErrUnhealthy, dead)
-	}
-	if err != nil {
-		return fmt.Errorf("health check %s: %w", inst.Name, err)
-	}
-	d.log.Debug().Dur(logkey.Took, d.Now().Sub(d.start)).Msg("healthy")
-	return nil
-}
-
-// healthURL is where the sidecar probes inst's health path.
-func (d *deploy) healthURL(inst Instance) string {
-	return "http://" + net.JoinHostPort(inst.Address, strconv.Itoa(d.w.Port)) + d.w.Healthcheck
-}
-
-// watchAlive returns an error as soon as the container stops running, or
-// nil when ctx ends first.
-func (d *deploy) watchAlive(ctx context.Context, id string) error {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		c, err := d.Docker.Inspect(ctx, id)
-		if err == nil && !c.Running {
-			return fmt.Errorf("container %s", c.State)
-		}
-	}
 }

@@ -137,10 +137,11 @@ func PlanSync(instances []Instance, routes []Route, journals []Journal, containe
 // runs) is left for the next pass.
 func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload) (SyncReport, error) {
 	var rep SyncReport
-	containers, err := e.Containers(ctx, "")
+	owned, err := e.owned(ctx, "")
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: list managed containers: %w", err)
 	}
+	containers := slices.DeleteFunc(slices.Clone(owned), isRelease)
 	rep.Snapshot, rep.Containers = containers, len(containers)
 	instances, err := e.Store.Instances(ctx, "")
 	if err != nil {
@@ -177,6 +178,9 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 		case err != nil:
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", p.Workload, err))
 		}
+	}
+	if strays := StrayReleases(owned, journals); len(strays) > 0 {
+		errs = append(errs, e.removeStrays(ctx, strays))
 	}
 	return rep, errors.Join(errs...)
 }
@@ -269,18 +273,22 @@ func (e *Engine) pickServing(ctx context.Context, cs []Container, routes []Route
 	}
 }
 
-// answers reports whether c answers w's health path within 2 s; a
-// workload without one (or unknown) has nothing to probe.
+// answers reports whether c passes w's health check within 2 s: its
+// probe answers, or (healthcheck docker) Docker reports it healthy; a
+// workload without one (or unknown) has nothing to check.
 func (e *Engine) answers(ctx context.Context, c Container, w *labels.Workload) bool {
-	if w == nil || w.Healthcheck == "" {
+	switch {
+	case w == nil || w.HealthKind() == labels.HealthNone:
 		return true
+	case w.HealthKind() == labels.HealthDocker:
+		in, err := e.Docker.Inspect(ctx, c.ID)
+		return err == nil && in.Health == "healthy"
 	}
 	addr := c.IPs[cmp.Or(c.Labels[labels.ManagedNetwork], e.Network)]
 	if addr == "" {
 		return false
 	}
-	d := &deploy{Engine: e, w: w}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return e.Health.WaitHealthy(pctx, d.healthURL(Instance{Address: addr})) == nil
+	return e.Health.WaitHealthy(pctx, workloadProbe(w, addr)) == nil
 }

@@ -40,7 +40,7 @@ func (e *Engine) Teardown(ctx context.Context, workload string) (removed int, er
 		}
 		removed++
 	}
-	containers, err := e.Containers(ctx, workload)
+	containers, err := e.owned(ctx, workload) // a release command's container too
 	if err != nil {
 		return removed, fmt.Errorf("teardown %s: list containers: %w", workload, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tinyforge/tinyforge/labels"
 )
 
 // ContainerWatcher is optional on Docker (dockerhost.Host has it): a
@@ -21,7 +23,7 @@ const unhealthyProbes = 3
 
 // watch observes the new container for Config.Watch after the switch:
 // Docker's die/oom/restart/unhealthy events, its state, restart count and
-// health on every WatchInterval, and the workload's health path. The old
+// health on every WatchInterval, and the workload's health probe. The old
 // container is still running meanwhile, so a failure (ErrWatchFailed) can
 // switch the routes straight back to it. A newer request for the workload
 // ends the watch early with errSuperseded (see Superseded): the version
@@ -76,13 +78,13 @@ func (d *deploy) watch(ctx context.Context) error {
 			if reason := containerFailure(c, d.restarts); reason != "" {
 				return fmt.Errorf("%w: %s %s", ErrWatchFailed, d.inst.Name, reason)
 			}
-			if d.w.Healthcheck == "" || c.IPs[d.network] == "" {
+			// The probes of the deploy's health check, once a tick; for
+			// healthcheck docker, containerFailure read Docker's verdict.
+			if k := d.w.HealthKind(); k == labels.HealthNone || k == labels.HealthDocker || c.IPs[d.network] == "" {
 				continue
 			}
-			inst := d.inst
-			inst.Address = c.IPs[d.network]
 			pctx, pcancel := context.WithTimeout(wctx, d.WatchInterval)
-			err = d.Health.WaitHealthy(pctx, d.healthURL(inst))
+			err = d.Health.WaitHealthy(pctx, workloadProbe(d.w, c.IPs[d.network]))
 			pcancel()
 			switch {
 			case err == nil:

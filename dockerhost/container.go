@@ -16,8 +16,8 @@ import (
 )
 
 // Create creates the container of spec, attached to spec.Network only and
-// restarted by the engine unless stopped, with spec's CPU and memory
-// limits. Whatever built the config, checkHostConfig refuses it with
+// restarted by the engine unless stopped (a one-off never), with spec's
+// CPU and memory limits. Whatever built the config, checkHostConfig refuses it with
 // ErrUnsafe when it would be privileged, share a host namespace, add
 // capabilities or devices, or bind a path outside BindRoots; then every
 // bind source is walked without following symlinks (prepareBind), its
@@ -39,6 +39,9 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 		CapAdd:        nil,
 		NetworkMode:   container.NetworkMode(spec.Network),
 		Resources:     container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.MemoryBytes},
+	}
+	if spec.OneOff {
+		hostCfg.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
 	}
 	if spec.PidsLimit > 0 {
 		pids := spec.PidsLimit

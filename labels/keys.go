@@ -33,6 +33,9 @@ const (
 	ManagedConfig = "tinyforge.config"
 	// ManagedNetwork is the Docker network the container was attached to.
 	ManagedNetwork = "tinyforge.network"
+	// ManagedRelease ("true") marks the one-off container of a deploy's
+	// release command: it never serves, and it is removed when it exits.
+	ManagedRelease = "tinyforge.release"
 )
 
 // Labels of authentication (see package labelsig).

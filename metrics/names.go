@@ -42,12 +42,13 @@ const (
 
 // Deploy phases (tinyforge_deploy_phase_seconds).
 const (
-	PhasePull   = "pull"
-	PhaseCreate = "create"
-	PhaseHealth = "health"
-	PhaseSwitch = "switch"
-	PhaseWatch  = "watch"
-	PhaseDrain  = "drain"
+	PhasePull    = "pull"
+	PhaseRelease = "release" // the release command, when the workload has one
+	PhaseCreate  = "create"
+	PhaseHealth  = "health"
+	PhaseSwitch  = "switch"
+	PhaseWatch   = "watch"
+	PhaseDrain   = "drain"
 )
 
 // Webhook delivery outcomes (tinyforge_webhook_deliveries_total).
@@ -78,7 +79,7 @@ const (
 // container states, so a caller passes container.State as it is.
 var (
 	deployOutcomes       = []string{DeploySucceeded, DeployFailed, DeployRolledBack, DeploySkipped, Other}
-	deployPhases         = []string{PhasePull, PhaseCreate, PhaseHealth, PhaseSwitch, PhaseWatch, PhaseDrain, Other}
+	deployPhases         = []string{PhasePull, PhaseRelease, PhaseCreate, PhaseHealth, PhaseSwitch, PhaseWatch, PhaseDrain, Other}
 	deliveryOutcomes     = []string{DeliveryAccepted, DeliveryDuplicate, DeliveryIgnored, DeliveryRejected, DeliveryUnauthorized, Other}
 	workloadStates       = []string{WorkloadDeclared, WorkloadOrphaned, WorkloadConflict, WorkloadInvalid, Other}
 	instanceStates       = []string{"created", "running", "restarting", "paused", "removing", "exited", "dead", Other}

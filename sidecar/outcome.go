@@ -24,6 +24,8 @@ type outcome struct {
 // stepPhase is the phase of the deploy a journaled step ends.
 var stepPhase = map[string]string{
 	deployer.StepPulled:    metrics.PhasePull,
+	deployer.StepReleasing: metrics.PhaseRelease,
+	deployer.StepReleased:  metrics.PhaseRelease,
 	deployer.StepCreated:   metrics.PhaseCreate,
 	deployer.StepStarted:   metrics.PhaseCreate,
 	deployer.StepHealthy:   metrics.PhaseHealth,
@@ -36,7 +38,9 @@ var stepPhase = map[string]string{
 // the time after the last step went, and where a failure happened.
 var phaseAfter = map[string]string{
 	deployer.StepLocked:    metrics.PhasePull,
-	deployer.StepPulled:    metrics.PhaseCreate,
+	deployer.StepPulled:    metrics.PhaseCreate, // or release: the release command's container is being created
+	deployer.StepReleasing: metrics.PhaseRelease,
+	deployer.StepReleased:  metrics.PhaseCreate,
 	deployer.StepCreated:   metrics.PhaseCreate,
 	deployer.StepStarted:   metrics.PhaseHealth,
 	deployer.StepHealthy:   metrics.PhaseSwitch,

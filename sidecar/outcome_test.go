@@ -59,6 +59,10 @@ func TestDeployOutcome(t *testing.T) {
 		{"recovered: no phases, the note as reason", deployer.Event{Outcome: deployer.OutcomeRolledBack + "new container gone", Steps: full[:7],
 			Note: "recovered by b", Time: end},
 			outcome{metric: metrics.DeployRolledBack, kind: notify.RolledBack, step: "recover", reason: "new container gone (recovered by b)"}, true},
+		{"failed in the release command", deployer.Event{Outcome: deployer.OutcomeFailed + "release command failed: exited 3",
+			Steps: steps(t0, deployer.StepLocked, 0.0, deployer.StepPulled, 2.0, deployer.StepReleasing, 0.5), Time: t0.Add(5500 * time.Millisecond)},
+			outcome{metric: metrics.DeployFailed, kind: notify.Failed, step: metrics.PhaseRelease, reason: "release command failed: exited 3",
+				phases: []metrics.Phase{ph(metrics.PhasePull, 2), ph(metrics.PhaseRelease, 3.5)}}, true},
 		{"a re-route is no deploy outcome", deployer.Event{Outcome: "rerouted", Steps: full[:2], Time: end}, outcome{}, false},
 		{"teardown is no deploy outcome", deployer.Event{Outcome: "torn down", Time: end}, outcome{}, false},
 	} {

@@ -14,7 +14,8 @@ import (
 // TestPauseEnv names the TEST-ONLY hook that blocks deploys at a step
 // boundary. Its value is "<step>" (block until shutdown) or
 // "<step>:<duration>" (block that long); steps are the deployer's
-// (pulled, created, started, healthy, switching, switched, watched), and
+// (pulled, releasing, released, created, started, healthy, switching,
+// switched, watched), and
 // "surplus" means "watched", the boundary before surplus removal. The e2e
 // tests set it to kill (SIGKILL) or freeze (SIGSTOP) the sidecar at an
 // exact point of a deploy. It has no flag on purpose: nobody should set it

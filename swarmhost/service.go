@@ -24,6 +24,9 @@ func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string,
 // the image is pinned by Pull's digest when there is one, and nodes that
 // already hold the image (loaded, or built there) need no registry at all.
 func (h *Host) CreateService(ctx context.Context, spec deployer.ContainerSpec, p Placement) (string, error) {
+	if spec.OneOff {
+		return "", fmt.Errorf("create %s: %w", spec.Name, ErrNoOneOff)
+	}
 	s, err := serviceSpec(spec, p, h.BindRoots)
 	if err != nil {
 		return "", err

@@ -14,6 +14,13 @@
 // image without a shell can declare a HEALTHCHECK. A URL starting with "/"
 // is taken relative to http://127.0.0.1:$PORT.
 //
+// With -release [-print KEY,...] it is a deploy's release command: it
+// prints its version and the named variables, sleeps $RELEASE_SLEEP and
+// exits $RELEASE_EXIT (see runRelease).
+//
+// $BOOT_DELAY (a duration) makes the server wait that long before it
+// listens: an app that boots slowly.
+//
 // With -reach HOST:PORT it reports whether it can resolve HOST and connect
 // to PORT; with -get URL [-via HOST:PORT] it prints the status of GET URL
 // (sent to HOST:PORT when given). Tests run these inside a deployed
@@ -45,8 +52,12 @@ func main() {
 	reach := flag.String("reach", "", "report whether HOST:PORT resolves and accepts a TCP connection")
 	get := flag.String("get", "", "GET this URL and print the status")
 	via := flag.String("via", "", "with -get: connect to HOST:PORT instead of the URL's host")
+	release := flag.Bool("release", false, "run as a release command: print, sleep $RELEASE_SLEEP, exit $RELEASE_EXIT")
+	printVars := flag.String("print", "", "with -release: comma-separated variables to print as KEY=value")
 	flag.Parse()
 	switch {
+	case *release:
+		os.Exit(runRelease(os.Stdout, os.Stderr, os.Getenv, *printVars))
 	case *reach != "":
 		os.Exit(runReach(os.Stdout, *reach))
 	case *get != "":
@@ -63,6 +74,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if err := bootDelay(os.Getenv); err != nil {
+		log.Fatalf("testapp: %v", err)
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
 	if err != nil {

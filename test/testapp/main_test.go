@@ -171,3 +171,19 @@ func TestReachAndGet(t *testing.T) {
 		t.Errorf("get via = %d %q", code, out.String())
 	}
 }
+
+func TestRelease(t *testing.T) {
+	env := map[string]string{"APP_VERSION": "v7", "DB": "db:5432", "RELEASE_EXIT": "3"}
+	var out, errOut strings.Builder
+	code := runRelease(&out, &errOut, func(k string) string { return env[k] }, "DB, PHASE")
+	if code != 3 || out.String() != "release of v7\nDB=db:5432\nPHASE=\n" || errOut.String() != "release failed: exit 3\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	env["RELEASE_EXIT"], env["RELEASE_SLEEP"] = "", "50ms"
+	out.Reset()
+	start := time.Now()
+	if code := runRelease(&out, &errOut, func(k string) string { return env[k] }, ""); code != 0 || time.Since(start) < 50*time.Millisecond ||
+		!strings.HasSuffix(out.String(), "release done\n") {
+		t.Fatalf("exit %d after %v, stdout %q", code, time.Since(start), out.String())
+	}
+}
