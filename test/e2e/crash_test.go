@@ -92,23 +92,7 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 			if last := evs[0]; last.Outcome != deployer.OutcomeDeployed || last.Note != "" || countDeploy(evs, last.Deploy) != 1 {
 				t.Errorf("crash during the drain: newest deploy %+v (recorded %d times), want deployed once", last, countDeploy(evs, last.Deploy))
 			}
-			continue
-		}
-		// History tells what recovery did, naming the step.
-		recovered := false
-		for _, ev := range s.deploys(p.url) {
-			if strings.Contains(ev.Note, `step "`+hookStep+`"`) && strings.HasPrefix(ev.Note, "recovered by ") {
-				recovered = true
-				wantOutcome := deployer.OutcomeRolledBack
-				if step.switched {
-					wantOutcome = deployer.OutcomeDeployed
-				}
-				if !strings.HasPrefix(ev.Outcome, wantOutcome) {
-					t.Errorf("crash after %s: recovery recorded %q, want %q", step.hook, ev.Outcome, wantOutcome)
-				}
-			}
-		}
-		if !recovered {
+		} else if !recoveredAt(s.deploys(p.url), hookStep, step.switched, t, step.hook) {
 			t.Errorf("crash %d after %s: no recovery in the history", i, step.hook)
 		}
 		if i+1 < len(plan) {
@@ -136,4 +120,25 @@ func countDeploy(evs []deployer.Event, id string) int {
 		}
 	}
 	return n
+}
+
+// recoveredAt reports whether the history records the recovery of a deploy
+// killed after step (the note names it), and checks its outcome: rolled
+// back before the switch, deployed after it.
+func recoveredAt(evs []deployer.Event, step string, switched bool, t *testing.T, hook string) bool {
+	t.Helper()
+	recovered := false
+	for _, ev := range evs {
+		if strings.Contains(ev.Note, `step "`+step+`"`) && strings.HasPrefix(ev.Note, "recovered by ") {
+			recovered = true
+			wantOutcome := deployer.OutcomeRolledBack
+			if switched {
+				wantOutcome = deployer.OutcomeDeployed
+			}
+			if !strings.HasPrefix(ev.Outcome, wantOutcome) {
+				t.Errorf("crash after %s: recovery recorded %q, want %q", hook, ev.Outcome, wantOutcome)
+			}
+		}
+	}
+	return recovered
 }

@@ -87,9 +87,12 @@ func TestReleaseCommand(t *testing.T) {
 		eventually(t, 60*time.Second, "v3's deploy failed", func() bool { return s.status().outcomes(s.repo + ":v3")["failed"] == 1 })
 		s.waitConverged(p.url, rc, "v1", 30*time.Second)
 		ev := s.deployOf(p.url, "v3")
-		want := "release of v3\nDB=db:5432\nPHASE=release\nrelease failed: exit 3\n"
-		if !strings.Contains(ev.Outcome, "exited 3") || ev.Release == nil || ev.Release.Exit != 3 || ev.Release.Output != want {
-			t.Fatalf("v3 recorded %q with release %+v, want exit 3 and output %q", ev.Outcome, ev.Release, want)
+		// Its stdout lines in order, and its stderr line: Docker keeps the
+		// order within each stream, not how the two interleave.
+		want := []string{"release of v3\nDB=db:5432\nPHASE=release\n", "release failed: exit 3\n"}
+		if !strings.Contains(ev.Outcome, "exited 3") || ev.Release == nil || ev.Release.Exit != 3 ||
+			len(ev.Release.Output) != len(want[0])+len(want[1]) || !strings.Contains(ev.Release.Output, want[0]) || !strings.Contains(ev.Release.Output, want[1]) {
+			t.Fatalf("v3 recorded %q with release %+v, want exit 3 and the output %q and %q", ev.Outcome, ev.Release, want[0], want[1])
 		}
 		if ev.Container != "" {
 			t.Fatalf("a new container %s was created although the release failed", ev.Container)
