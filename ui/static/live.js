@@ -7,6 +7,7 @@
   if (!window.EventSource || !window.fetch || !window.DOMParser) return;
   var dot = document.getElementById("live-state");
   var last = {}; // workload -> last event, redrawn into a refreshed section
+  var done = {}; // deploy id -> finished: its later steps (the background drain) change nothing shown
 
   function fmt(ns) {
     var ms = ns / 1e6;
@@ -61,11 +62,13 @@
   es.onerror = function () { if (dot) dot.className = "live-dot"; };
   es.addEventListener("step", function (e) {
     var ev = JSON.parse(e.data);
+    if (done[ev.deploy]) return;
     last[ev.workload] = ev;
     draw(ev);
   });
   es.addEventListener("finished", function (e) {
     var ev = JSON.parse(e.data);
+    done[ev.deploy] = true;
     last[ev.workload] = ev;
     draw(ev);
     setTimeout(function () { refresh(ev.workload); }, 300);
