@@ -137,6 +137,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	if err := d.checkImage(); err != nil {
 		return res, err
 	}
+	if err := d.checkPlacement(); err != nil {
+		return res, err
+	}
 	if err := d.step(ctx, StepLocked, Writes{}); err != nil {
 		return res, err
 	}

@@ -138,6 +138,12 @@ type ContainerSpec struct {
 	// Docker host, bound to PublishIP ("" = every address).
 	Publish   []int
 	PublishIP string
+	// Replicas, Constraints and Preferences place the version on a swarm
+	// (an engine with tasks: see Tasker); one Docker host ignores them,
+	// and the deployer never asks it for more than one replica.
+	Replicas    int // 0 means 1
+	Constraints []string
+	Preferences []string
 }
 
 // Container is the deployer's view of a Docker container.

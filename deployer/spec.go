@@ -43,6 +43,10 @@ func (d *deploy) containerSpec(ctx context.Context, name string) (ContainerSpec,
 		Mounts:     mounts,
 		Cmd:        cmd,
 		Entrypoint: entrypoint,
+
+		Replicas:    max(d.w.Replicas, 1),
+		Constraints: d.w.Placement.ConstraintList(),
+		Preferences: d.w.Placement.PreferenceList(),
 	}
 	spec.NanoCPUs, spec.MemoryBytes = d.limits()
 	spec.PidsLimit = d.pidsLimit()

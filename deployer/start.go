@@ -72,21 +72,21 @@ func (d *deploy) startNew(ctx context.Context, digest string) error {
 	return nil
 }
 
-// waitHealthy polls the health path from the sidecar, failing early when
-// the container stops running.
+// waitHealthy polls the health path from the sidecar (of every task, on
+// an engine with tasks), failing early when the container stops running.
 func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
 	if d.w.Healthcheck == "" {
 		return nil
 	}
-	if inst.Address == "" {
-		return fmt.Errorf("health check %s: no address on network %s", inst.Name, d.network)
+	addrs, err := d.probeAddresses(ctx, inst.ID, inst.Address)
+	if err != nil {
+		return fmt.Errorf("health check %s: %w", inst.Name, err)
 	}
-	url := d.healthURL(inst)
 	hctx, cancel := context.WithTimeoutCause(ctx, d.w.HealthWait(), ErrUnhealthy)
 	defer cancel()
 	died := make(chan error, 1)
 	go func() { died <- d.watchAlive(hctx, inst.ID); cancel() }()
-	err := d.Health.WaitHealthy(hctx, url)
+	err = d.allHealthy(hctx, addrs)
 	cancel()
 	if dead := <-died; dead != nil && err != nil {
 		err = fmt.Errorf("%w: %w", ErrUnhealthy, dead)
@@ -94,13 +94,13 @@ func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
 	if err != nil {
 		return fmt.Errorf("health check %s: %w", inst.Name, err)
 	}
-	d.log.Debug().Dur(logkey.Took, d.Now().Sub(d.start)).Msg("healthy")
+	d.log.Debug().Dur(logkey.Took, d.Now().Sub(d.start)).Int("probed", len(addrs)).Msg("healthy")
 	return nil
 }
 
-// healthURL is where the sidecar probes inst's health path.
-func (d *deploy) healthURL(inst Instance) string {
-	return "http://" + net.JoinHostPort(inst.Address, strconv.Itoa(d.w.Port)) + d.w.Healthcheck
+// healthURL is where the sidecar probes the health path at address.
+func (d *deploy) healthURL(address string) string {
+	return "http://" + net.JoinHostPort(address, strconv.Itoa(d.w.Port)) + d.w.Healthcheck
 }
 
 // watchAlive returns an error as soon as the container stops running, or

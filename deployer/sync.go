@@ -263,5 +263,5 @@ func (e *Engine) answers(ctx context.Context, c Container, w *labels.Workload) b
 	d := &deploy{Engine: e, w: w}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return e.Health.WaitHealthy(pctx, d.healthURL(Instance{Address: addr})) == nil
+	return e.Health.WaitHealthy(pctx, d.healthURL(addr)) == nil
 }

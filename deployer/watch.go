@@ -71,13 +71,15 @@ func (d *deploy) watch(ctx context.Context) error {
 			if reason := containerFailure(c, d.restarts); reason != "" {
 				return fmt.Errorf("%w: %s %s", ErrWatchFailed, d.inst.Name, reason)
 			}
-			if d.w.Healthcheck == "" || c.IPs[d.network] == "" {
+			if d.w.Healthcheck == "" {
 				continue
 			}
-			inst := d.inst
-			inst.Address = c.IPs[d.network]
+			addrs, err := d.probeAddresses(wctx, d.inst.ID, c.IPs[d.network])
+			if err != nil {
+				continue // no address to probe yet: the state checks above carry on
+			}
 			pctx, pcancel := context.WithTimeout(wctx, d.WatchInterval)
-			err = d.Health.WaitHealthy(pctx, d.healthURL(inst))
+			err = d.allHealthy(pctx, addrs)
 			pcancel()
 			switch {
 			case err == nil:
