@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/tinyforge/tinyforge/labels"
@@ -75,5 +76,32 @@ func (d *deploy) allHealthy(ctx context.Context, addrs []string) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return joinErrs(errs)
+}
+
+// taskErrs are the failures of several tasks, on one line.
+type taskErrs []error
+
+func (e taskErrs) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e taskErrs) Unwrap() []error { return e }
+
+// joinErrs is the non-nil errors of errs, nil when there are none.
+func joinErrs(errs []error) error {
+	var out taskErrs
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
