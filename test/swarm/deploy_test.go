@@ -197,3 +197,5 @@ func describe(code int, body string, err error) string {
 	}
 	return http.StatusText(code) + " " + body[:min(80, len(body))]
 }
+
+func httpClient() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
