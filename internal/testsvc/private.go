@@ -15,8 +15,9 @@ import (
 )
 
 // privateBase holds the directories of private engines, one per run
-// (<privateBase>/<run id>/), each with an owner file naming the test
-// process: a run whose process is gone is a leftover the next start cleans.
+// (<privateBase>/<run id>/<net>/<engine>/), each run with an owner file
+// naming the test process: a run whose process is gone is a leftover the
+// next start cleans.
 var privateBase = filepath.Join(os.TempDir(), "tinyforge-pe")
 
 // privatePrefix starts the name of every netns, interface and cgroup a
@@ -70,11 +71,13 @@ func NewPrivateNet(t testing.TB) *PrivateNet {
 		Unavailable(t, "private engine: network namespaces need root")
 	}
 	privateSweep.Do(func() { sweepPrivate(t) })
-	n := &PrivateNet{Name: fmt.Sprintf("%s%s%d", privatePrefix, RunID, nextPrivate()), dir: filepath.Join(privateBase, RunID)}
+	runDir := filepath.Join(privateBase, RunID)
+	n := &PrivateNet{Name: fmt.Sprintf("%s%s%d", privatePrefix, RunID, nextPrivate())}
+	n.dir = filepath.Join(runDir, n.Name)
 	if err := os.MkdirAll(n.dir, 0o700); err != nil {
 		t.Fatalf("private net dir: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(n.dir, "owner"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(runDir, "owner"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
 		t.Fatalf("private net owner file: %v", err)
 	}
 	k, err := freeSubnet()
@@ -179,7 +182,13 @@ func (n *PrivateNet) remove(t testing.TB) {
 	}
 	_ = ipCmd("", "link", "del", n.ifName("h")) // gone with its peer, normally
 	if err := os.RemoveAll(n.dir); err != nil {
-		t.Logf("private net %s: remove %s: %v", n.Name, n.dir, err)
+		t.Errorf("private net %s: remove %s: %v", n.Name, n.dir, err)
+	}
+	// The run's directory goes with its last net (the others still use it).
+	runDir := filepath.Dir(n.dir)
+	if entries, err := os.ReadDir(runDir); err == nil && len(entries) == 1 && entries[0].Name() == "owner" {
+		_ = os.Remove(filepath.Join(runDir, "owner"))
+		_ = os.Remove(runDir)
 	}
 }
 
