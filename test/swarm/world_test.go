@@ -103,7 +103,7 @@ func newWorld(t *testing.T, workload map[string]string) *world {
 }
 
 func token() string {
-	b := make([]byte, 16)
+	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
