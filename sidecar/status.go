@@ -33,6 +33,9 @@ type workloadStatus struct {
 	// DNS is the state of the face records (with DNS managed): in place,
 	// failed and retried, in conflict with a record not ours.
 	DNS []dnsplug.RecordStatus `json:"dns,omitempty"`
+	// Tasks are, on a swarm (--engine swarm), the tasks of each instance
+	// (a service), by instance id: slot, node, state, address.
+	Tasks map[string][]taskStatus `json:"tasks,omitempty"`
 }
 
 // listWorkloads shows every declared workload with its instances, routes
@@ -58,6 +61,7 @@ func (s *Sidecar) listWorkloads(w http.ResponseWriter, r *http.Request) error {
 		}
 		deploys := deployer.Deploys(history) // deliveries: /v1/workloads/{name}/events
 		st.History = deploys[:min(10, len(deploys))]
+		st.Tasks = s.tasksOf(ctx, st.Instances)
 		out[name] = st
 	}
 	s.mu.Lock()

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,8 +18,11 @@ import (
 type statusBody struct {
 	Workloads map[string]*struct {
 		Instances []deployer.Instance `json:"instances"`
-		Routes    []deployer.Route    `json:"routes"`
-		History   []deployer.Event    `json:"history"`
+		Tasks     map[string][]struct {
+			ID, Node, State, Address string
+		} `json:"tasks"`
+		Routes  []deployer.Route `json:"routes"`
+		History []deployer.Event `json:"history"`
 	} `json:"workloads"`
 }
 
@@ -106,10 +110,12 @@ func (w *world) checkState(tag string) {
 		w.t.Errorf("service %s: replicas %+v, want 2", svc.Spec.Name, svc.Spec.Mode)
 	}
 	running := 0
+	want := map[string]string{} // task id -> node/state, as docker service ps says
 	for _, task := range w.tasks(svc.ID) {
 		if task.Status.State == "running" {
 			running++
 		}
+		want[task.ID] = task.NodeID + "/" + string(task.Status.State)
 	}
 	if running != 2 {
 		w.t.Errorf("service %s: %d tasks running, want 2", svc.Spec.Name, running)
@@ -128,6 +134,16 @@ func (w *world) checkState(tag string) {
 	}
 	if !slices.Equal(ids, []string{svc.ID}) {
 		w.t.Errorf("GET /v1/workloads instances %v, docker service ls %s", ids, svc.ID)
+	}
+	got := map[string]string{}
+	for _, task := range web.Tasks[svc.ID] {
+		got[task.ID] = task.Node + "/" + task.State
+		if task.Address == "" {
+			w.t.Errorf("GET /v1/workloads: task %s has no address on the overlay", task.ID)
+		}
+	}
+	if !maps.Equal(got, want) {
+		w.t.Errorf("GET /v1/workloads tasks %v, docker service ps %v", got, want)
 	}
 	for _, r := range web.Routes {
 		if r.Container != svc.ID || !strings.HasPrefix(r.Upstream, svc.Spec.Name+":") {
