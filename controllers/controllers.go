@@ -49,11 +49,18 @@ type Controllers struct {
 	// them; a controller it refuses declares nothing and is reported.
 	Verify func(containerLabels map[string]string) (scope string, err error)
 
-	mu        sync.RWMutex
-	workloads map[string]*labels.Workload
-	problems  map[string][]string         // controller name -> label errors
-	findings  Findings                    // the same problems, by workload
-	lastSeen  map[string]*labels.Workload // kept when a workload disappears
+	// Services, when set (a sidecar on a swarm manager), adds the swarm
+	// services whose labels (a stack's deploy.labels) declare workloads:
+	// listed with the containers, and followed through ServiceEvents.
+	Services      ServiceSource
+	ServiceEvents dockerhost.WatchSource
+
+	refreshing sync.Mutex // one Refresh at a time: two watches may ask
+	mu         sync.RWMutex
+	workloads  map[string]*labels.Workload
+	problems   map[string][]string         // controller name -> label errors
+	findings   Findings                    // the same problems, by workload
+	lastSeen   map[string]*labels.Workload // kept when a workload disappears
 	// conflicted names the workloads declared differently by several
 	// controllers, with those controllers: never orphans (see Declares).
 	conflicted map[string][]string
@@ -131,6 +138,11 @@ func (c *Controllers) Problems() map[string][]string {
 // watch of the controllers: it re-lists them after every relevant event,
 // every (re)connect of the stream and periodically (see dockerhost.Watch).
 func (c *Controllers) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if c.Services != nil && c.ServiceEvents != nil {
+		wg.Go(func() { c.serviceWatch().Run(ctx) })
+	}
 	w := &dockerhost.Watch{
 		Source:  c.docker,
 		Labels:  c.filter(),
@@ -159,9 +171,18 @@ func (c *Controllers) filter() map[string]string {
 
 // Refresh re-reads the labels of every running controller.
 func (c *Controllers) Refresh(ctx context.Context) error {
+	c.refreshing.Lock()
+	defer c.refreshing.Unlock()
 	list, err := c.docker.List(ctx, c.filter())
 	if err != nil {
 		return err
+	}
+	if c.Services != nil {
+		svcs, err := c.services(ctx)
+		if err != nil {
+			return err
+		}
+		list = append(list, svcs...)
 	}
 	list = slices.DeleteFunc(list, func(ctr deployer.Container) bool { return ctr.Labels[labels.Scope] != c.scope })
 	got := collectWorkloads(list, c.Admit, c.Verify)

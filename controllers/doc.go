@@ -1,6 +1,7 @@
 // Package controllers owns the set of declared workloads: it watches the
 // Docker controller containers (those labelled tinyforge.enable=true in
-// this sidecar's scope), decodes their tinyforge.* labels into workloads,
+// this sidecar's scope), and on a swarm the controller services (a stack's
+// deploy.labels), decodes their tinyforge.* labels into workloads,
 // reports label problems and conflicts, and tells its owner which
 // workloads changed. It also holds the orphan rules: which workloads still
 // have managed containers but no declaration, and since when.

@@ -149,6 +149,9 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	if err := d.checkImage(); err != nil {
 		return res, err
 	}
+	if err := d.checkPlacement(); err != nil {
+		return res, err
+	}
 	// The network is made sure of while the journal and the pull run.
 	network := d.ensureNetwork(ctx)
 	defer func() { _ = network() }() // the goroutine ends with the deploy

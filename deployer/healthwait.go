@@ -21,8 +21,12 @@ func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
 	if kind == labels.HealthNone {
 		return nil
 	}
-	if kind != labels.HealthDocker && inst.Address == "" {
-		return fmt.Errorf("health check %s: no address on network %s", inst.Name, d.network)
+	var addrs []string // every task's, on an engine with tasks (see probeAddresses)
+	if kind != labels.HealthDocker {
+		var err error
+		if addrs, err = d.probeAddresses(ctx, inst.ID, inst.Address); err != nil {
+			return fmt.Errorf("health check %s: %w", inst.Name, err)
+		}
 	}
 	hctx, cancel := context.WithTimeoutCause(ctx, d.w.StartPeriod()+d.w.HealthWait(), ErrUnhealthy)
 	defer cancel()
@@ -32,7 +36,7 @@ func (d *deploy) waitHealthy(ctx context.Context, inst Instance) error {
 	if kind == labels.HealthDocker {
 		err = d.waitDockerHealthy(hctx, inst.ID)
 	} else {
-		err = d.Health.WaitHealthy(hctx, workloadProbe(d.w, inst.Address))
+		err = d.allHealthy(hctx, addrs)
 	}
 	cancel()
 	if dead := <-died; dead != nil && err != nil {

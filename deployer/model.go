@@ -162,6 +162,12 @@ type ContainerSpec struct {
 	// OneOff: the container runs to completion (a release command) and is
 	// never restarted; a serving container is restarted unless stopped.
 	OneOff bool
+	// Replicas, Constraints and Preferences place the version on a swarm
+	// (an engine with tasks: see Tasker); one Docker host ignores them,
+	// and the deployer never asks it for more than one replica.
+	Replicas    int // 0 means 1
+	Constraints []string
+	Preferences []string
 }
 
 // Container is the deployer's view of a Docker container.

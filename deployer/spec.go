@@ -50,6 +50,10 @@ func (d *deploy) specWithEnv(ctx context.Context, name string, base map[string]s
 		Mounts:     mounts,
 		Cmd:        cmd,
 		Entrypoint: entrypoint,
+
+		Replicas:    max(d.w.Replicas, 1),
+		Constraints: d.w.Placement.ConstraintList(),
+		Preferences: d.w.Placement.PreferenceList(),
 	}
 	spec.NanoCPUs, spec.MemoryBytes = d.limits()
 	spec.PidsLimit = d.pidsLimit()

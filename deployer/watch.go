@@ -78,13 +78,18 @@ func (d *deploy) watch(ctx context.Context) error {
 			if reason := containerFailure(c, d.restarts); reason != "" {
 				return fmt.Errorf("%w: %s %s", ErrWatchFailed, d.inst.Name, reason)
 			}
-			// The probes of the deploy's health check, once a tick; for
-			// healthcheck docker, containerFailure read Docker's verdict.
-			if k := d.w.HealthKind(); k == labels.HealthNone || k == labels.HealthDocker || c.IPs[d.network] == "" {
+			// The probes of the deploy's health check (of every task, on an
+			// engine with tasks), once a tick; for healthcheck docker,
+			// containerFailure read Docker's verdict.
+			if k := d.w.HealthKind(); k == labels.HealthNone || k == labels.HealthDocker {
 				continue
 			}
+			addrs, err := d.probeAddresses(wctx, d.inst.ID, c.IPs[d.network])
+			if err != nil {
+				continue // no address to probe yet: the state checks above carry on
+			}
 			pctx, pcancel := context.WithTimeout(wctx, d.WatchInterval)
-			err = d.Health.WaitHealthy(pctx, workloadProbe(d.w, c.IPs[d.network]))
+			err = d.allHealthy(pctx, addrs)
 			pcancel()
 			switch {
 			case err == nil:

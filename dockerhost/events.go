@@ -35,8 +35,27 @@ const eventBuffer = 256
 // then yields why (wrapping ctx.Err() after cancellation) and closes. The caller
 // re-subscribes, and should re-list, after any error.
 func (h *Host) Events(ctx context.Context, since time.Time, labels map[string]string, actions ...string) (<-chan Event, <-chan error) {
+	return h.events(ctx, events.ContainerEventType, since, labels, actions...)
+}
+
+// ServiceEvents is a WatchSource of swarm service events (create, update,
+// remove) instead of container events, for a sidecar on a swarm manager.
+// The engine puts no labels on service events, only the name, so a label
+// filter would drop them all: the watch must not ask for one, and
+// re-lists services by label instead.
+func (h *Host) ServiceEvents() WatchSource { return serviceEvents{h} }
+
+type serviceEvents struct{ h *Host }
+
+func (s serviceEvents) Events(ctx context.Context, since time.Time, labels map[string]string, actions ...string) (<-chan Event, <-chan error) {
+	return s.h.events(ctx, events.ServiceEventType, since, labels, actions...)
+}
+
+func (s serviceEvents) Ping(ctx context.Context) error { return s.h.Ping(ctx) }
+
+func (h *Host) events(ctx context.Context, typ events.Type, since time.Time, labels map[string]string, actions ...string) (<-chan Event, <-chan error) {
 	f := labelFilters(labels)
-	f.Add("type", string(events.ContainerEventType))
+	f.Add("type", string(typ))
 	for _, a := range actions {
 		f.Add("event", a)
 	}

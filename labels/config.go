@@ -62,6 +62,8 @@ type Workload struct {
 	CPULimit          float64            `description:"CPU limit in cores, fractional (0.5); 0 is unlimited, else 0.01-1024."`
 	MemoryLimit       int                `description:"Memory limit in MB; 0 is unlimited, else at least 6 (Docker's minimum)."`
 	PidsLimit         int                `description:"Most processes and threads the container may run; 0 takes the sidecar's --max-pids, and a higher value is lowered to it."`
+	Replicas          int                `description:"Tasks of each deployed version on a swarm (sidecar --engine swarm), every one health-checked before the switch; 0 and 1 run one. The docker engine runs one container and refuses more."`
+	Placement         Placement          `description:"Where a swarm places the tasks (sidecar --engine swarm only)."`
 	Command           Args               `description:"Overrides the image's CMD: shell-style words (quotes group words, backslash escapes, no variable expansion) or a JSON array of strings."`
 	Entrypoint        Args               `description:"Overrides the image's ENTRYPOINT, written like command; the JSON array [] clears it."`
 	Release           Release            `description:"A one-off command of the new image run before it takes traffic (a database migration)."`

@@ -283,7 +283,7 @@ func TestDecodeSeveralWorkloads(t *testing.T) {
 }
 
 // workloadKeys is the list of known keys of a workload, as errors show it.
-const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, notify, maxInstances, cpuLimit, memoryLimit, pidsLimit, command, entrypoint, release, env, volumes, faces"
+const workloadKeys = "image, registry, port, healthcheck, healthTimeout, healthInterval, healthStartPeriod, healthStatus, healthHost, healthPort, defaultTag, tags, policy, prerelease, approval, approvalTimeout, poll, notify, maxInstances, cpuLimit, memoryLimit, pidsLimit, replicas, placement, command, entrypoint, release, env, volumes, faces"
 
 // labelErrorCases are bad labels and every message they must produce,
 // sorted by key; FuzzWorkloads uses them as seeds.
@@ -582,6 +582,21 @@ var labelErrorCases = []struct {
 		name:   "pidsLimit above pid_max",
 		labels: web("tinyforge.workloads.web.pidsLimit", "5000000"),
 		want:   []string{`tinyforge.workloads.web.pidsLimit: 5000000 is out of range: 0 takes the sidecar's --max-pids, else 1 to 4194304`},
+	},
+	{
+		name:   "negative replicas",
+		labels: web("tinyforge.workloads.web.replicas", "-2"),
+		want:   []string{`tinyforge.workloads.web.replicas: -2 is out of range: 0 and 1 run one task, at most 1000`},
+	},
+	{
+		name:   "placement constraint without an operator",
+		labels: web("tinyforge.workloads.web.placement.constraints", "node.role==worker, node.labels.zone"),
+		want:   []string{`tinyforge.workloads.web.placement.constraints: "node.labels.zone" is not a swarm constraint: want attribute==value or attribute!=value (node.role==worker)`},
+	},
+	{
+		name:   "placement preference not a node attribute",
+		labels: web("tinyforge.workloads.web.placement.preferences", "zone"),
+		want:   []string{`tinyforge.workloads.web.placement.preferences: "zone" is not a node attribute to spread over: want node.<attribute> (node.labels.zone)`},
 	},
 	{
 		name:   "memoryLimit below Docker's minimum",

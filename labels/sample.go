@@ -41,6 +41,8 @@ func Sample() *Controller {
 				CPULimit:       1.5,
 				MemoryLimit:    512,
 				PidsLimit:      256,
+				Replicas:       2,
+				Placement:      Placement{Constraints: "node.role==worker", Preferences: "node.labels.zone"},
 				Command:        `serve --listen :8080 --motd "Hello, world"`,
 				Entrypoint:     `["/usr/bin/tini", "--"]`,
 				Release: Release{

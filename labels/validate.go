@@ -68,6 +68,7 @@ func (w *Workload) problems() []error {
 		bad(prefix+".port", "", "missing: the container port is required when the workload has an enabled face, or an HTTP or TCP healthcheck without healthPort")
 	}
 	w.healthProblems(prefix, bad)
+	w.placementProblems(prefix, bad)
 	if w.DefaultTag != "" && !imageref.ValidTag(w.DefaultTag) {
 		bad(prefix+".defaultTag", w.DefaultTag, "%q is not a valid image tag (%s)", w.DefaultTag, imageref.TagRule)
 	}

@@ -45,10 +45,24 @@ type Workload struct {
 	// HostConflicts are the faces refused because another workload owns
 	// their host (or the sidecar reserves it), naming the owner.
 	HostConflicts []deployer.HostConflict `json:"host_conflicts,omitempty"`
+	// Tasks are, on a swarm (--engine swarm), the tasks of each instance
+	// (a service), by instance id: slot, node, state, address.
+	Tasks map[string][]Task `json:"tasks,omitempty"`
 	// Pending is the delivery waiting for approval (approval manual).
 	Pending *Approval `json:"pending,omitempty"`
 	// Poll is the registry poller's state (poll label set).
 	Poll *poller.Status `json:"poll,omitempty"`
+}
+
+// Task is one task of a deployed version on a swarm.
+type Task struct {
+	ID      string `json:"id"`
+	Slot    int    `json:"slot"`
+	Node    string `json:"node"`
+	State   string `json:"state"`
+	Desired string `json:"desired"`
+	Address string `json:"address,omitempty"` // on the instance's network
+	Error   string `json:"error,omitempty"`
 }
 
 // Approval is a delivery held for approval: POST

@@ -24,6 +24,7 @@ type Config struct {
 	RedisURL       string
 	RedisPrefix    string
 	Proxy          string
+	Engine         string
 	CaddyAdmin     string
 	CaddyListen    string
 	CaddyServer    string
@@ -99,6 +100,7 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 	e.secret(&c.RedisURL, "redis-url", envdefault.RedisURL, "Redis URL for state, queue and history")
 	e.str(&c.RedisPrefix, "redis-prefix", redisstore.DefaultPrefix, "prefix of every Redis key the sidecar owns")
 	e.str(&c.Proxy, "proxy", "caddy", "proxy plugin: caddy, traefik-kv, traefik-labels, npm or none")
+	e.str(&c.Engine, "engine", EngineDocker, "docker (one host: a version is a container) or swarm (a manager: a version is a service on the --network overlay, which the sidecar's container must be attached to)")
 	e.str(&c.CaddyAdmin, "caddy-admin", "http://127.0.0.1:2019", "Caddy admin API URL")
 	e.str(&c.CaddyListen, "caddy-listen", ":80", "listen address(es), comma-separated, of the HTTP server the sidecar keeps in Caddy")
 	e.str(&c.CaddyServer, "caddy-server", "tinyforge", "name of the sidecar's server in Caddy's config")
@@ -133,6 +135,9 @@ func flags(c *Config, getenv func(string) string) (*flag.FlagSet, *envFlags) {
 
 func (c Config) validate() error {
 	if err := c.validateProxy(); err != nil {
+		return err
+	}
+	if err := c.validateEngine(); err != nil {
 		return err
 	}
 	if c.Network == "" {

@@ -42,6 +42,7 @@ func (s *Sidecar) overview(ctx context.Context) (overview.Status, error) {
 		if err != nil {
 			return overview.Status{}, storeDown(err)
 		}
+		st.Tasks = s.tasksOf(ctx, st.Instances)
 		deploys := deployer.Deploys(history) // deliveries: /v1/workloads/{name}/events
 		st.History = deploys[:min(10, len(deploys))]
 		out.Workloads[name] = st

@@ -110,6 +110,8 @@ func publishHost(cfg Config) string {
 
 // upstreamByName is --upstream-by-name, except for traefik-labels: Traefik's
 // Docker provider dials containers by IP, and Verify matches that address.
+// On a swarm it is always on: the service name resolves to every task
+// (DNS round-robin), where an address would be one task's.
 func upstreamByName(cfg Config) bool {
-	return cfg.UpstreamByName && cfg.Proxy != "traefik-labels"
+	return cfg.Engine == EngineSwarm || cfg.UpstreamByName && cfg.Proxy != "traefik-labels"
 }

@@ -75,3 +75,20 @@ func managedWatch(docker dockerhost.WatchSource, kick func(), log zerolog.Logger
 		Log:    log,
 	}
 }
+
+// managedServiceWatch is managedWatch for a swarm: service events carry
+// no labels, so every create, update or removal of a service kicks a pass
+// (which lists the managed services by label).
+func managedServiceWatch(services dockerhost.WatchSource, kick func(), log zerolog.Logger) *dockerhost.Watch {
+	return &dockerhost.Watch{
+		Source:  services,
+		Actions: []string{"create", "update", "remove"},
+		OnEvent: func(ev dockerhost.Event) bool {
+			log.Debug().Str("action", ev.Action).Str(logkey.Container, ev.Name).Msg("service event")
+			return true
+		},
+		Relist: func(context.Context) error { kick(); return nil },
+		Timing: dockerhost.WatchTiming{RelistEvery: -1},
+		Log:    log,
+	}
+}

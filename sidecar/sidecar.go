@@ -37,6 +37,7 @@ import (
 	"github.com/tinyforge/tinyforge/poller"
 	"github.com/tinyforge/tinyforge/redisstore"
 	"github.com/tinyforge/tinyforge/secrets"
+	"github.com/tinyforge/tinyforge/swarmhost"
 )
 
 // Sidecar is one running daemon.
@@ -44,6 +45,7 @@ type Sidecar struct {
 	cfg         Config
 	log         zerolog.Logger
 	docker      *dockerhost.Host
+	swarm       *swarmhost.Host // nil unless --engine swarm
 	store       *redisstore.Store
 	engine      *deployer.Engine
 	queue       *deployer.Queue
@@ -104,7 +106,15 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 		store.Close()
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, docker: docker, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1), vault: vault}
+	var sw *swarmhost.Host
+	if cfg.Engine == EngineSwarm {
+		if sw, err = newSwarm(ctx, cfg, docker); err != nil {
+			closeProxy()
+			store.Close()
+			return nil, err
+		}
+	}
+	s := &Sidecar{cfg: cfg, log: log, docker: docker, swarm: sw, store: store, proxy: proxy, closeProxy: closeProxy, kicks: make(chan struct{}, 1), vault: vault}
 	identity := identitySigner(cfg.Keys)
 	logTrust(cfg, identity, log)
 	var names deployer.Names // nil interface, not a nil *Keeper, without DNS
@@ -117,7 +127,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	}
 	s.observe(m, notifier)
 	s.engine, err = deployer.New(deployer.Config{
-		Docker:         docker,
+		Docker:         engineDocker(sw, docker),
 		Proxy:          proxy,
 		Store:          store,
 		Coord:          store,
@@ -157,6 +167,9 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	s.wireStream()
 	s.queue = deployer.NewQueue(s.runDeploy)
 	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
+	if sw != nil { // stacks declare workloads in their services' labels
+		s.controllers.Services, s.controllers.ServiceEvents = sw, docker.ServiceEvents()
+	}
 	s.controllers.OnChange = s.converge
 	// The inbox consumer is the queue's only client: every operation
 	// (delivery, rollback, teardown, converge) is stored before it runs.
@@ -294,6 +307,13 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		w.OnReconnect = s.metrics.DockerEventsReconnect
 		w.Run(loopCtx)
 	})
+	if s.swarm != nil {
+		wg.Go(func() {
+			w := managedServiceWatch(s.docker.ServiceEvents(), s.kick, s.log.With().Str(logkey.Component, "service-events").Logger())
+			w.OnReconnect = s.metrics.DockerEventsReconnect
+			w.Run(loopCtx)
+		})
+	}
 	// Notifications outlive the loops: the deploys finishing during the
 	// shutdown grace still report, and Close makes a last attempt.
 	notified := make(chan struct{})
@@ -317,6 +337,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	<-notified
 	s.closeProxy()
 	s.store.Close()
+	if s.swarm != nil {
+		_ = s.swarm.Close()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -3,6 +3,7 @@ package swarmhost
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -12,11 +13,25 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 )
 
-// Create creates the service of spec with the Default placement. A service
+// Create creates the service of spec: its replicas, constraints and
+// preferences over the Default placement (constraints add up). A service
 // has no "created" state: its tasks are scheduled at once, and Start
 // waits for them.
 func (h *Host) Create(ctx context.Context, spec deployer.ContainerSpec) (string, error) {
-	return h.CreateService(ctx, spec, h.Default)
+	return h.CreateService(ctx, spec, specPlacement(h.Default, spec))
+}
+
+// specPlacement is def with what spec asks on top.
+func specPlacement(def Placement, spec deployer.ContainerSpec) Placement {
+	p := def
+	if spec.Replicas > 0 {
+		p.Replicas = uint64(spec.Replicas)
+	}
+	p.Constraints = append(slices.Clone(def.Constraints), spec.Constraints...)
+	if len(spec.Preferences) > 0 {
+		p.Preferences = spec.Preferences
+	}
+	return p
 }
 
 // CreateService creates the service of spec with placement p. The manager

@@ -52,3 +52,31 @@ func TestCreateSendsNodeCredentialsAndNeverQueriesTheRegistry(t *testing.T) {
 		t.Errorf("a credential that cannot be read must fail the create, got %v", err)
 	}
 }
+
+// The deployer's replicas and placement (from the labels) go over the
+// Default placement: constraints add up, replicas and preferences replace.
+func TestCreateTakesTheSpecsPlacement(t *testing.T) {
+	e := &recordingEngine{}
+	h := New(e)
+	h.Default = Placement{Replicas: 2, Constraints: []string{"node.role==worker"}, MaxPerNode: 1}
+	spec := baseSpec()
+	spec.Replicas = 3
+	spec.Constraints = []string{"node.labels.zone==a"}
+	spec.Preferences = []string{"node.labels.rack"}
+	if _, err := h.Create(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	p := e.spec.TaskTemplate.Placement
+	if got := *e.spec.Mode.Replicated.Replicas; got != 3 {
+		t.Errorf("replicas %d, want the spec's 3", got)
+	}
+	if strings.Join(p.Constraints, ",") != "node.role==worker,node.labels.zone==a" || p.MaxReplicas != 1 {
+		t.Errorf("constraints %v max per node %d", p.Constraints, p.MaxReplicas)
+	}
+	if len(p.Preferences) != 1 || p.Preferences[0].Spread.SpreadDescriptor != "node.labels.rack" {
+		t.Errorf("preferences %+v", p.Preferences)
+	}
+	if len(h.Default.Constraints) != 1 {
+		t.Errorf("Create changed the Default placement: %v", h.Default.Constraints)
+	}
+}

@@ -19,10 +19,12 @@ import (
 	"github.com/tinyforge/tinyforge/swarmhost"
 )
 
-// fixture is a test swarm, a testapp image and an overlay network made
-// through the adapter.
+// fixture is a single-node swarm on a private engine of the test's own
+// (the machine's shared engine never joins a swarm), a testapp image on
+// it and an overlay network made through the adapter.
 type fixture struct {
 	cli   *client.Client
+	addr  string // the node's address, where its published ports are
 	host  *swarmhost.Host
 	image string
 	net   string
@@ -30,8 +32,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	cli := testsvc.Swarm(t)
-	// One image per test: parallel tests must not move each other's tag.
+	if testing.Short() {
+		t.Skip("swarm tests start a private Docker engine: skipped under -short")
+	}
+	e := testsvc.NewPrivateEngine(t)
+	e.InitSwarm(t)
+	cli := e.Client
 	image := "tf-" + testsvc.RunID + "-" + strings.ToLower(t.Name()) + ":v1"
 	testsvc.BuildImage(t, cli, image, map[string]string{"APP_VERSION": "v1"})
 	h := swarmhost.New(cli)
@@ -46,7 +52,7 @@ func newFixture(t *testing.T) fixture {
 	if err := h.EnsureNetwork(ctx, net); err != nil {
 		t.Fatalf("a second EnsureNetwork of an existing overlay: %v", err)
 	}
-	return fixture{cli: cli, host: h, image: image, net: net}
+	return fixture{cli: cli, addr: e.Addr, host: h, image: image, net: net}
 }
 
 // spec is a managed service spec of workload w, labelled with the run so
@@ -90,7 +96,7 @@ func (f fixture) create(t *testing.T, spec deployer.ContainerSpec, p swarmhost.P
 }
 
 func TestServiceLifecycleOnARealSwarm(t *testing.T) {
-	t.Parallel() // overlapping, they share one swarm init
+	t.Parallel()
 	f := newFixture(t)
 	spec := f.spec("web")
 	spec.Publish = []int{8080}
@@ -124,7 +130,7 @@ func TestServiceLifecycleOnARealSwarm(t *testing.T) {
 		}
 		// The host's path: the task's port published on its node.
 		hp := task.HostPorts[8080]
-		if got := get(t, "http://127.0.0.1:"+strconv.Itoa(hp)+"/"); got != "v1" {
+		if got := get(t, "http://"+f.addr+":"+strconv.Itoa(hp)+"/"); got != "v1" {
 			t.Errorf("task %d through host port %d answered %q, want v1", task.Slot, hp, got)
 		}
 	}
@@ -178,7 +184,7 @@ func TestServiceLifecycleOnARealSwarm(t *testing.T) {
 }
 
 func TestStartFailsFastWithTheEnginesReason(t *testing.T) {
-	t.Parallel() // overlapping, they share one swarm init
+	t.Parallel()
 	f := newFixture(t)
 	cases := []struct {
 		name   string
@@ -242,7 +248,7 @@ func TestInspectReportsACrashingService(t *testing.T) {
 }
 
 func TestEnsureNetworkRefusesALocalNetworkOfTheName(t *testing.T) {
-	t.Parallel() // overlapping, they share one swarm init
+	t.Parallel()
 	f := newFixture(t)
 	name := "tf-" + testsvc.RunID + "-bridge"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

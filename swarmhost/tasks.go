@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/tinyforge/tinyforge/deployer"
 )
 
 // Task is one replica of a service as the deployer needs it: where it
@@ -45,6 +47,24 @@ func (h *Host) Tasks(ctx context.Context, id string) ([]Task, error) {
 		return nil, fmt.Errorf("tasks of service %s: %w", id, err)
 	}
 	return slices.DeleteFunc(tasks, func(t Task) bool { return t.Desired != string(swarm.TaskStateRunning) }), nil
+}
+
+var _ deployer.Tasker = (*Host)(nil)
+
+// TaskAddresses returns the address on network of every running task of
+// the service, by slot: what the sidecar health-checks before the switch.
+func (h *Host) TaskAddresses(ctx context.Context, id, network string) ([]string, error) {
+	tasks, err := h.Tasks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range tasks {
+		if a := t.Addresses[network]; t.Running() && a != "" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // serviceTasks inspects the service and lists all its tasks (history

@@ -41,9 +41,17 @@ func (r *RegistryServer) Ref(path string) string { return r.Host + "/" + path }
 // loopback registries, so no TLS is needed.
 func Registry(t testing.TB, notify *Notify) *RegistryServer {
 	t.Helper()
+	SkipShort(t, "docker-registry")
+	return RegistryAt(t, fmt.Sprintf("127.0.0.1:%d", FreePort(t)), notify)
+}
+
+// RegistryAt is Registry listening on host ("ip:port"), such as a private
+// net's host address (PrivateNet.HostAddr), which private engines reach
+// and trust (they are started with it as an insecure registry).
+func RegistryAt(t testing.TB, host string, notify *Notify) *RegistryServer {
+	t.Helper()
 	bin := LookBinary(t, "docker-registry")
 	dir := t.TempDir()
-	host := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	cfg := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfg, []byte(registryConfig(host, filepath.Join(dir, "data"), notify)), 0o600); err != nil {
 		t.Fatalf("registry config: %v", err)

@@ -1,6 +1,8 @@
 // Package testsvc starts the real services tests need (redis-server,
 // docker-registry, caddy, the Docker Engine) on loopback, one private
 // instance per test, and cleans them up. It is imported only by tests.
+// Swarms are made only on private Docker engines it starts in network
+// namespaces of their own (PrivateEngine), never on the shared engine.
 //
 // A missing service skips the test on a developer machine and fails it
 // under CI=true: CI must never pass by skipping. Under -short (make unit)
