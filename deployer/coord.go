@@ -21,14 +21,18 @@ type Lease struct {
 type Writes struct {
 	Instances       []Instance
 	DeleteInstances []Instance // by ID; Workload names the index
-	Routes          []Route
-	DeleteRoutes    []Route // by ID; Workload names the index
-	Journal         *Journal
-	CloseJournal    string // id of a journal to delete
+	// Refresh updates instance records only where they still exist: a
+	// reconcile pass's view of Docker may be older than a drain's Forget
+	// of the same record, and must not bring it back.
+	Refresh      []Instance
+	Routes       []Route
+	DeleteRoutes []Route // by ID; Workload names the index
+	Journal      *Journal
+	CloseJournal string // id of a journal to delete
 }
 
 func (w Writes) empty() bool {
-	return len(w.Instances)+len(w.DeleteInstances)+len(w.Routes)+len(w.DeleteRoutes) == 0 &&
+	return len(w.Instances)+len(w.DeleteInstances)+len(w.Refresh)+len(w.Routes)+len(w.DeleteRoutes) == 0 &&
 		w.Journal == nil && w.CloseJournal == ""
 }
 

@@ -104,6 +104,9 @@ func (c *LocalCoordinator) Commit(ctx context.Context, l Lease, w Writes) error 
 			return err
 		}
 	}
+	if err := c.refresh(ctx, w.Refresh); err != nil {
+		return err
+	}
 	for _, r := range w.DeleteRoutes {
 		if err := c.store.DeleteRoute(ctx, r.ID); err != nil {
 			return err
@@ -123,8 +126,25 @@ func (c *LocalCoordinator) Commit(ctx context.Context, l Lease, w Writes) error 
 	return nil
 }
 
+// refresh puts the instances whose record exists (Writes.Refresh).
+func (c *LocalCoordinator) refresh(ctx context.Context, ins []Instance) error {
+	for _, in := range ins {
+		cur, err := c.store.Instances(ctx, in.Workload)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cur, func(x Instance) bool { return x.ID == in.ID }) {
+			continue
+		}
+		if err := c.store.PutInstance(ctx, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *LocalCoordinator) Forget(ctx context.Context, _ string, w Writes) error {
-	if len(w.Instances)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
+	if len(w.Instances)+len(w.Refresh)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
 		return errors.New("forget: only instance deletions and a journal close go unfenced")
 	}
 	c.mu.Lock()

@@ -29,6 +29,7 @@ type fakeDocker struct {
 	hang        bool                   // Wait blocks until its context ends
 	output      string                 // what every container wrote
 	removeErr   error                  // Remove fails with it
+	afterList   func()                 // runs once List has taken its snapshot
 }
 
 func newFakeDocker() *fakeDocker {
@@ -203,6 +204,9 @@ func (f *fakeDocker) Output(_ context.Context, _ string, limit int) (string, err
 func (f *fakeDocker) List(_ context.Context, labels map[string]string) ([]Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.afterList != nil {
+		defer func() { f.mu.Unlock(); f.afterList(); f.mu.Lock() }()
+	}
 	f.count("List")
 	if f.listErr != nil {
 		return nil, f.listErr

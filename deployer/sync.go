@@ -39,10 +39,16 @@ type WorkloadPlan struct {
 	Recover []Journal
 	// Drains lists drains of successful deploys (journals at StepWatched):
 	// they run in the background and hold up nothing (see drain.go).
-	Drains  []Journal
-	Update  []Instance // records to write: drifted ones and adopted ones
-	Adopted int        // how many of Update are adoptions
-	Reroute []Route    // routes re-pointed at their container's current address
+	Drains []Journal
+	// Drifted are records whose state or address Docker now tells
+	// otherwise, already updated; written only where the record still
+	// exists (Writes.Refresh).
+	Drifted []Instance
+	// Adopt are containers the store does not know, as new records (after
+	// Redis lost its data). A container on its way out (removing, dead) is
+	// never adopted: a drain is removing it and has forgotten its record.
+	Adopt   []Instance
+	Reroute []Route // routes re-pointed at their container's current address
 	// Orphaned are routes whose container is gone from Docker.
 	Orphaned []Route
 	// NeedRoutes: the workload is declared and has running containers but
@@ -51,7 +57,7 @@ type WorkloadPlan struct {
 }
 
 func (p WorkloadPlan) empty() bool {
-	return len(p.Recover)+len(p.Update)+len(p.Reroute)+len(p.Orphaned) == 0 && !p.NeedRoutes
+	return len(p.Recover)+len(p.Drifted)+len(p.Adopt)+len(p.Reroute)+len(p.Orphaned) == 0 && !p.NeedRoutes
 }
 
 // PlanSync compares the store (instances, routes, open journals) with one
@@ -96,15 +102,14 @@ func PlanSync(instances []Instance, routes []Route, journals []Journal, containe
 			plans = append(plans, p)
 			continue
 		}
-		p.Update = Drift(ins[w], cs[w], network)
+		p.Drifted = Drift(ins[w], cs[w], network)
 		known := map[string]bool{}
 		for _, in := range ins[w] {
 			known[in.ID] = true
 		}
 		for _, c := range cs[w] {
-			if !known[c.ID] {
-				p.Update = append(p.Update, InstanceFromContainer(c, network))
-				p.Adopted++
+			if !known[c.ID] && !leaving(c) {
+				p.Adopt = append(p.Adopt, InstanceFromContainer(c, network))
 			}
 		}
 		for _, r := range rs[w] {
@@ -163,8 +168,12 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	for name, w := range workloads {
 		declared[name] = w != nil && HasFaces(w)
 	}
+	plans, err := e.confirmAdoptions(ctx, PlanSync(instances, routes, journals, containers, e.Network, e.UpstreamByName, e.PublishHost, declared))
+	if err != nil {
+		return rep, err
+	}
 	var errs []error
-	for _, p := range PlanSync(instances, routes, journals, containers, e.Network, e.UpstreamByName, e.PublishHost, declared) {
+	for _, p := range plans {
 		e.adopt(p.Drains)
 		if p.empty() {
 			continue
@@ -185,6 +194,36 @@ func (e *Engine) Sync(ctx context.Context, workloads map[string]*labels.Workload
 	return rep, errors.Join(errs...)
 }
 
+// leaving reports whether a container is on its way out of Docker.
+func leaving(c Container) bool {
+	return c.State == "removing" || c.State == "dead"
+}
+
+// confirmAdoptions keeps, in plans, the adoptions of containers Docker
+// still has, listed once more now that the records were read. A record a
+// drain forgot was forgotten after its container was removed, so a list
+// taken after the records were read no longer shows that container:
+// adopting it from the first snapshot would bring its record back for
+// good. One list for the whole pass, and only when there is anything to
+// adopt (the store lost records).
+func (e *Engine) confirmAdoptions(ctx context.Context, plans []WorkloadPlan) ([]WorkloadPlan, error) {
+	if !slices.ContainsFunc(plans, func(p WorkloadPlan) bool { return len(p.Adopt) > 0 }) {
+		return plans, nil
+	}
+	now, err := e.owned(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: list managed containers again: %w", err)
+	}
+	there := map[string]bool{}
+	for _, c := range now {
+		there[c.ID] = !leaving(c)
+	}
+	for i := range plans {
+		plans[i].Adopt = slices.DeleteFunc(plans[i].Adopt, func(in Instance) bool { return !there[in.ID] })
+	}
+	return slices.DeleteFunc(plans, func(p WorkloadPlan) bool { return p.empty() && len(p.Drains) == 0 }), nil
+}
+
 // apply carries out one workload's plan under lease l.
 func (e *Engine) apply(ctx context.Context, l Lease, p WorkloadPlan, w *labels.Workload, rep *SyncReport) error {
 	log := e.Log.With().Str(logkey.Workload, p.Workload).Int64("epoch", l.Epoch).Logger()
@@ -197,13 +236,13 @@ func (e *Engine) apply(ctx context.Context, l Lease, p WorkloadPlan, w *labels.W
 		}
 		return nil
 	}
-	if len(p.Update) > 0 {
-		if err := e.Coord.Commit(ctx, l, Writes{Instances: p.Update}); err != nil {
+	if len(p.Drifted)+len(p.Adopt) > 0 {
+		if err := e.Coord.Commit(ctx, l, Writes{Refresh: p.Drifted, Instances: p.Adopt}); err != nil {
 			return err
 		}
-		rep.Changed += len(p.Update) - p.Adopted
-		rep.Adopted += p.Adopted
-		for _, in := range p.Update {
+		rep.Changed += len(p.Drifted)
+		rep.Adopted += len(p.Adopt)
+		for _, in := range slices.Concat(p.Drifted, p.Adopt) {
 			log.Info().Str(logkey.Container, in.Name).Str("state", in.State).Str("address", in.Address).Msg("instance recorded from Docker")
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tinyforge/tinyforge/labels"
 )
@@ -118,7 +120,8 @@ func TestSyncTouchesNothingWhenDockerFails(t *testing.T) {
 
 // TestSyncDockerCallsDoNotGrowWithContainers counts the Docker API calls of
 // one pass with 3 and with 60 managed containers, at rest and with a
-// changed address: always the one list.
+// changed address: always the one list; after the store lost its records,
+// one more list confirms the adoptions.
 func TestSyncDockerCallsDoNotGrowWithContainers(t *testing.T) {
 	for _, n := range []int{3, 60} {
 		t.Run(fmt.Sprint(n, " containers"), func(t *testing.T) {
@@ -134,21 +137,21 @@ func TestSyncDockerCallsDoNotGrowWithContainers(t *testing.T) {
 				}
 			}
 			f.drained(f.engine) // the drains of the first deploys make their own calls
-			steady := func(what string) {
+			steady := func(what string, want int) {
 				t.Helper()
 				calls := f.docker.totalCalls()
 				if _, err := f.engine.Sync(context.Background(), ws); err != nil {
 					t.Fatal(err)
 				}
-				if got := f.docker.totalCalls() - calls; got != 1 {
-					t.Fatalf("%s: %d Docker calls in one pass over %d containers, want 1", what, got, n)
+				if got := f.docker.totalCalls() - calls; got != want {
+					t.Fatalf("%s: %d Docker calls in one pass over %d containers, want %d", what, got, n, want)
 				}
 			}
-			steady("at rest")
+			steady("at rest", 1)
 			f.docker.set("c1", func(c *Container) { c.IPs["net"] = "10.1.2.3"; c.State, c.Running = "exited", false })
-			steady("after a change")
+			steady("after a change", 1)
 			f.store.wipe()
-			steady("after the store lost everything")
+			steady("after the store lost everything", 2) // a second list confirms what to adopt
 			if len(f.store.instances) != n {
 				t.Fatalf("%d records rebuilt, want %d", len(f.store.instances), n)
 			}
@@ -196,5 +199,77 @@ func BenchmarkSyncAtRest(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSyncNeverBringsBackARecordTheDrainForgot: a reconcile pass takes its
+// Docker snapshot while a drain is removing a replaced container; the
+// drain then removes it and forgets its record. The pass must not adopt
+// the container from its stale snapshot, or the record would stay
+// forever (missing) and status would show an instance that is gone.
+func TestSyncNeverBringsBackARecordTheDrainForgot(t *testing.T) {
+	f := newFixture(t)
+	f.w.MaxInstances = 2
+	v1 := f.mustDeploy(t, "v1")
+	f.mustDeploy(t, "v2")
+	f.docker.set(v1.Container, func(c *Container) { c.Running, c.State = false, "exited" }) // the drain stopped it
+	f.docker.afterList = func() {
+		f.docker.afterList = nil
+		f.docker.mu.Lock()
+		delete(f.docker.containers, v1.Container)
+		f.docker.mu.Unlock()
+		if err := f.coord.Forget(context.Background(), "web", Writes{DeleteInstances: []Instance{{ID: v1.Container, Workload: "web"}}}); err != nil {
+			t.Errorf("forget: %v", err)
+		}
+	}
+	rep := f.sync(t)
+	if in, ok := f.store.instances[v1.Container]; ok {
+		t.Fatalf("the record of the removed container came back: %+v (report %+v)", in, rep)
+	}
+	if rep.Adopted != 0 {
+		t.Fatalf("report = %+v, want nothing adopted", rep)
+	}
+}
+
+// TestRefreshUpdatesOnlyExistingRecords is Writes.Refresh on the local
+// coordinator (redisstore has the same test against Redis).
+func TestRefreshUpdatesOnlyExistingRecords(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	c := NewLocalCoordinator(store, time.Now)
+	l, _, err := c.TryLock(ctx, "web", "a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, cur := Instance{ID: "old", Workload: "web", State: StateRunning}, Instance{ID: "new", Workload: "web", State: StateRunning}
+	if err := c.Commit(ctx, l, Writes{Instances: []Instance{old, cur}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Forget(ctx, "web", Writes{DeleteInstances: []Instance{old}}); err != nil {
+		t.Fatal(err)
+	}
+	old.State, cur.State = StateExited, StateExited
+	if err := c.Commit(ctx, l, Writes{Refresh: []Instance{old, cur}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := store.instances["old"]; ok || store.instances["new"].State != StateExited {
+		t.Fatalf("instances after the refresh = %+v, want only new, exited", store.instances)
+	}
+}
+
+func TestPlanSyncAdoptsNoContainerOnItsWayOut(t *testing.T) {
+	mk := func(id, state string) Container {
+		return Container{ID: id, State: state, Running: state == "running", Labels: map[string]string{labels.ManagedWorkload: "web"}}
+	}
+	plans := PlanSync(nil, nil, nil, []Container{mk("a", "running"), mk("b", "removing"), mk("c", "dead"), mk("d", "exited")}, "net", false, "", nil)
+	if len(plans) != 1 {
+		t.Fatalf("plans = %+v", plans)
+	}
+	var got []string
+	for _, in := range plans[0].Adopt {
+		got = append(got, in.ID)
+	}
+	if !slices.Equal(got, []string{"a", "d"}) {
+		t.Fatalf("adopted %v, want a and d", got)
 	}
 }

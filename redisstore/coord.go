@@ -84,6 +84,10 @@ for i = 2, #ARGV, 3 do
   if op == 'put' then
     redis.call('HSET', h, id, val)
     redis.call('SADD', s, id)
+  elseif op == 'upd' then
+    if redis.call('HEXISTS', h, id) == 1 then
+      redis.call('HSET', h, id, val)
+    end
   elseif op == 'del' then
     redis.call('HDEL', h, id)
     redis.call('SREM', s, id)
@@ -152,7 +156,7 @@ func (s *Store) Commit(ctx context.Context, l deployer.Lease, w deployer.Writes)
 // Forget deletes instance records and closes a journal without a fence
 // (see deployer.Coordinator); any other write in w is refused.
 func (s *Store) Forget(ctx context.Context, workload string, w deployer.Writes) error {
-	if len(w.Instances)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
+	if len(w.Instances)+len(w.Refresh)+len(w.Routes)+len(w.DeleteRoutes) > 0 || w.Journal != nil {
 		return fmt.Errorf("forget for %s: only instance deletions and a journal close go unfenced", workload)
 	}
 	if _, err := s.apply(ctx, forgetScript, workload, "", w); err != nil {
@@ -191,6 +195,12 @@ func (s *Store) apply(ctx context.Context, script *redis.Script, workload, fence
 			return false, fmt.Errorf("instance %q: id and workload are required", in.ID)
 		}
 		err = errors.Join(err, add("put", s.k.instances(), s.k.workloadInstances(in.Workload), in.ID, in))
+	}
+	for _, in := range w.Refresh {
+		if in.ID == "" || in.Workload == "" {
+			return false, fmt.Errorf("instance %q: id and workload are required", in.ID)
+		}
+		err = errors.Join(err, add("upd", s.k.instances(), "", in.ID, in))
 	}
 	for _, r := range w.DeleteRoutes {
 		err = errors.Join(err, s.addDelete(add, s.k.routes(), r.ID, r.Workload, s.k.workloadRoutes))

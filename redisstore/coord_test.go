@@ -235,3 +235,28 @@ func TestForgetNeedsNoLease(t *testing.T) {
 	}
 	must(t, s.Commit(ctx, b, deployer.Writes{})) // the lock holder's lease is untouched
 }
+
+// TestRefreshNeverBringsBackAForgottenRecord: a reconcile pass read the
+// records, a drain then forgot one (its container removed), and the pass
+// commits what Docker told it: the existing record takes the new state,
+// the forgotten one stays forgotten.
+func TestRefreshNeverBringsBackAForgottenRecord(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, testsvc.Redis(t), "")
+	a, _, err := s.TryLock(ctx, "web", "a", time.Minute)
+	must(t, err)
+	must(t, s.Commit(ctx, a, deployer.Writes{Instances: []deployer.Instance{inst("old", "web", t0), inst("new", "web", t0)}}))
+	must(t, s.Forget(ctx, "web", deployer.Writes{DeleteInstances: []deployer.Instance{{ID: "old", Workload: "web"}}}))
+
+	old, cur := inst("old", "web", t0), inst("new", "web", t0)
+	old.State, cur.State = deployer.StateExited, deployer.StateExited
+	must(t, s.Commit(ctx, a, deployer.Writes{Refresh: []deployer.Instance{old, cur}}))
+	ins, err := s.Instances(ctx, "web")
+	must(t, err)
+	if len(ins) != 1 || ins[0].ID != "new" || ins[0].State != deployer.StateExited {
+		t.Fatalf("instances after the refresh = %+v, want only new, exited", ins)
+	}
+	if err := s.Forget(ctx, "web", deployer.Writes{Refresh: []deployer.Instance{cur}}); err == nil {
+		t.Fatal("Forget refreshed a record without a lease")
+	}
+}
