@@ -1,9 +1,7 @@
 package sidecar
 
 import (
-	"bytes"
 	"context"
-	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -14,24 +12,6 @@ import (
 	"github.com/tinyforge/tinyforge/metrics"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newTestSidecar wires a sidecar without Docker or a proxy, as New does:
 // no controller is listed (nothing declared), and its queue runs nothing.
