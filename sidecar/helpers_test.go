@@ -2,6 +2,8 @@ package sidecar
 
 import (
 	"context"
+	"strings"
+	"testing"
 
 	"github.com/rs/zerolog"
 
@@ -33,4 +35,41 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 	s.intake = intake.New(s.intakeConfig(), st, s.controllers, s.queue.Submit, log)
 	s.poller = s.newPoller()
 	return s
+}
+
+// envPairs is a getenv holding the given key, value pairs.
+func envPairs(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// parseCase is a row of a flag table: Parse(args, env) succeeds when
+// wantErr is "", else fails with an error containing wantErr.
+type parseCase struct {
+	name    string
+	args    []string
+	env     func(string) string
+	wantErr string
+}
+
+// testParseCases runs each case as a subtest of t.
+func testParseCases(t *testing.T, cases []parseCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.args, tt.env)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Parse = %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
 }
