@@ -23,7 +23,7 @@ func newTestSidecar(cfg Config, store *redisstore.Store, log zerolog.Logger) *Si
 		cfg:         cfg,
 		log:         log,
 		store:       store,
-		controllers: controllers.NewControllers(nil, "", log),
+		controllers: controllers.NewWatcher(nil, "", log),
 		queue:       deployer.NewQueue(func(context.Context, deployer.Request) {}),
 		stream:      deploystream.NewHub(0),
 	}
