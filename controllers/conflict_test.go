@@ -13,9 +13,9 @@ import (
 	"github.com/tinyforge/tinyforge/labelsig"
 )
 
-func newTestControllers(running ...deployer.Container) (*Controllers, *fakeContainers) {
+func newTestControllers(running ...deployer.Container) (*Watcher, *fakeContainers) {
 	docker := &fakeContainers{subbed: make(chan fakeStream, 4), running: running}
-	return NewControllers(docker, "", zerolog.Nop()), docker
+	return NewWatcher(docker, "", zerolog.Nop()), docker
 }
 
 // TestConflictKeepsTheLastAgreedDeclaration: a second controller declaring

@@ -27,9 +27,9 @@ type containerSource interface {
 // declared workloads.
 var controllerActions = []string{"start", "die", "destroy"}
 
-// Controllers keeps the set of workloads declared by the labels of running
+// Watcher keeps the set of workloads declared by the labels of running
 // controller containers, current within a moment of any Docker event.
-type Controllers struct {
+type Watcher struct {
 	docker containerSource
 	scope  string
 	log    zerolog.Logger
@@ -68,21 +68,21 @@ type Controllers struct {
 	listed     bool               // a Refresh has succeeded: the declared set is known
 }
 
-// NewControllers returns a watcher; call Run to keep it current.
+// NewWatcher returns a watcher; call Run to keep it current.
 // Only controllers whose tinyforge.scope label equals scope are read.
-func NewControllers(docker containerSource, scope string, log zerolog.Logger) *Controllers {
-	return &Controllers{docker: docker, scope: scope, log: log, workloads: map[string]*labels.Workload{}, lastSeen: map[string]*labels.Workload{}}
+func NewWatcher(docker containerSource, scope string, log zerolog.Logger) *Watcher {
+	return &Watcher{docker: docker, scope: scope, log: log, workloads: map[string]*labels.Workload{}, lastSeen: map[string]*labels.Workload{}}
 }
 
 // Workload returns the config of one workload, or nil.
-func (c *Controllers) Workload(name string) *labels.Workload {
+func (c *Watcher) Workload(name string) *labels.Workload {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.workloads[name]
 }
 
 // Workloads returns every declared workload, by name.
-func (c *Controllers) Workloads() map[string]*labels.Workload {
+func (c *Watcher) Workloads() map[string]*labels.Workload {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return maps.Clone(c.workloads)
@@ -91,7 +91,7 @@ func (c *Controllers) Workloads() map[string]*labels.Workload {
 // Declares reports whether any running controller declares the workload,
 // agreed or in conflict: a workload in conflict is never an orphan, even
 // when no agreed declaration of it is known.
-func (c *Controllers) Declares(name string) bool {
+func (c *Watcher) Declares(name string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.workloads[name] != nil || c.conflicted[name] != nil
@@ -102,7 +102,7 @@ func (c *Controllers) Declares(name string) bool {
 // controllers, with no agreed declaration known (a sidecar started during
 // the conflict). declarations holds each one's differing declarations, so
 // a push of any image they name is matched to it.
-func (c *Controllers) Refused() (reasons map[string]string, declarations map[string][]*labels.Workload) {
+func (c *Watcher) Refused() (reasons map[string]string, declarations map[string][]*labels.Workload) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	reasons, declarations = map[string]string{}, map[string][]*labels.Workload{}
@@ -121,14 +121,14 @@ type refusal struct {
 
 // Listed reports whether the controllers were listed at least once: until
 // then no workload is declared, and none may be called an orphan.
-func (c *Controllers) Listed() bool {
+func (c *Watcher) Listed() bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.listed
 }
 
 // Problems returns the label errors of each controller, by controller name.
-func (c *Controllers) Problems() map[string][]string {
+func (c *Watcher) Problems() map[string][]string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return maps.Clone(c.problems)
@@ -137,7 +137,7 @@ func (c *Controllers) Problems() map[string][]string {
 // Run keeps the workloads current until ctx ends, through a Docker events
 // watch of the controllers: it re-lists them after every relevant event,
 // every (re)connect of the stream and periodically (see dockerhost.Watch).
-func (c *Controllers) Run(ctx context.Context) error {
+func (c *Watcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if c.Services != nil && c.ServiceEvents != nil {
@@ -161,7 +161,7 @@ func (c *Controllers) Run(ctx context.Context) error {
 
 // filter selects controllers of this scope (Docker cannot filter on a
 // label's absence: Refresh drops scoped controllers for an unscoped sidecar).
-func (c *Controllers) filter() map[string]string {
+func (c *Watcher) filter() map[string]string {
 	f := map[string]string{labels.Enable: "true"}
 	if c.scope != "" {
 		f[labels.Scope] = c.scope
@@ -170,7 +170,7 @@ func (c *Controllers) filter() map[string]string {
 }
 
 // Refresh re-reads the labels of every running controller.
-func (c *Controllers) Refresh(ctx context.Context) error {
+func (c *Watcher) Refresh(ctx context.Context) error {
 	c.refreshing.Lock()
 	defer c.refreshing.Unlock()
 	list, err := c.docker.List(ctx, c.filter())

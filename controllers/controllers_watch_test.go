@@ -72,7 +72,7 @@ func controllerOf(workload string) deployer.Container {
 
 // runControllers starts c.Run and stops it at cleanup; OnChange reports
 // each changed workload's name on the returned channel.
-func runControllers(t *testing.T, c *Controllers) <-chan string {
+func runControllers(t *testing.T, c *Watcher) <-chan string {
 	t.Helper()
 	changed := make(chan string, 64)
 	c.OnChange = func(_ context.Context, ws []*labels.Workload) {
@@ -103,7 +103,7 @@ func waitFor[T any](t *testing.T, what string, ch <-chan T) T {
 // (only a ping tells), is declared once the watch reconnects and re-lists.
 func TestControllersPickUpWhatChangedWhileTheStreamWasDown(t *testing.T) {
 	f := &fakeContainers{subbed: make(chan fakeStream, 64)}
-	c := NewControllers(f, "", zerolog.Nop())
+	c := NewWatcher(f, "", zerolog.Nop())
 	c.timing = dockerhost.WatchTiming{
 		Quiet: 20 * time.Millisecond, RelistEvery: time.Hour, Debounce: time.Millisecond,
 		Backoff: func(int) time.Duration { return 5 * time.Millisecond },
@@ -146,7 +146,7 @@ func TestControllersPickUpWhatChangedWhileTheStreamWasDown(t *testing.T) {
 // events for slow readers; the periodic re-list sees the change anyway.
 func TestControllersPeriodicRelistRecoversADroppedEvent(t *testing.T) {
 	f := &fakeContainers{subbed: make(chan fakeStream, 64)}
-	c := NewControllers(f, "", zerolog.Nop())
+	c := NewWatcher(f, "", zerolog.Nop())
 	c.timing = dockerhost.WatchTiming{Quiet: time.Hour, RelistEvery: 20 * time.Millisecond, Debounce: time.Millisecond}
 	changed := runControllers(t, c)
 

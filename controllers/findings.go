@@ -33,7 +33,7 @@ func (f Findings) invalid(ctrl string, err error) {
 }
 
 // Findings returns the label problems of the last refresh, by workload.
-func (c *Controllers) Findings() Findings {
+func (c *Watcher) Findings() Findings {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return Findings{Conflicts: maps.Clone(c.findings.Conflicts), Invalid: maps.Clone(c.findings.Invalid)}

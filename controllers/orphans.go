@@ -27,7 +27,7 @@ type OrphanStatus struct {
 
 // Update records the orphans of one reconcile snapshot and returns them,
 // with those orphaned for at least grace. declares tells whether a
-// controller declares a workload (Controllers.Declares: a workload in
+// controller declares a workload (Watcher.Declares: a workload in
 // conflict between controllers counts as declared).
 func (o *Orphans) Update(snapshot []deployer.Container, declares func(name string) bool, now time.Time, grace time.Duration) (status map[string]OrphanStatus, expired []string) {
 	o.mu.Lock()

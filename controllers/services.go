@@ -26,7 +26,7 @@ const serviceStopped = "exited"
 // declares its workloads while it asks for tasks, whether or not every
 // task runs at this moment: a task restarting must not make its
 // workloads orphans.
-func (c *Controllers) services(ctx context.Context) ([]deployer.Container, error) {
+func (c *Watcher) services(ctx context.Context) ([]deployer.Container, error) {
 	svcs, err := c.Services.List(ctx, c.filter())
 	if err != nil {
 		return nil, fmt.Errorf("list controller services: %w", err)
@@ -40,7 +40,7 @@ func (c *Controllers) services(ctx context.Context) ([]deployer.Container, error
 // serviceWatch follows service events. They carry no labels, so every
 // create, update or removal of a service re-lists: the label filter is
 // applied by the list.
-func (c *Controllers) serviceWatch() *dockerhost.Watch {
+func (c *Watcher) serviceWatch() *dockerhost.Watch {
 	return &dockerhost.Watch{
 		Source:  c.ServiceEvents,
 		Actions: serviceActions,

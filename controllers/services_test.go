@@ -16,7 +16,7 @@ import (
 func TestServicesDeclareWorkloads(t *testing.T) {
 	containers := &fakeContainers{subbed: make(chan fakeStream, 64)}
 	services := &fakeContainers{subbed: make(chan fakeStream, 64)}
-	c := NewControllers(containers, "", zerolog.Nop())
+	c := NewWatcher(containers, "", zerolog.Nop())
 	c.Services, c.ServiceEvents = services, services
 	c.timing = dockerhost.WatchTiming{RelistEvery: time.Hour, Debounce: time.Millisecond}
 	changed := runControllers(t, c)

@@ -20,28 +20,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // hookFixture is an intake without Docker: real Redis, real HTTP routes,
 // the real inbox consumer, and a queue whose "deploy" records the request
@@ -54,7 +37,7 @@ type hookFixture struct {
 	queue *deployer.Queue
 	srv   *httptest.Server
 	redis *testsvc.RedisServer
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	logTo io.Writer // where the intake logs: logs, unless a benchmark says otherwise
 
 	mu       sync.Mutex
@@ -85,7 +68,7 @@ func newHookFixture(t testing.TB, workloads ...*labels.Workload) *hookFixture {
 // (nil: the fixture's buffer).
 func newHookFixtureLogging(t testing.TB, logTo io.Writer, workloads ...*labels.Workload) *hookFixture {
 	t.Helper()
-	f := &hookFixture{t: t, redis: testsvc.Redis(t), logs: &syncBuffer{}, logTo: logTo, started: make(chan deployer.Request, 100)}
+	f := &hookFixture{t: t, redis: testsvc.Redis(t), logs: &testlog.Buffer{}, logTo: logTo, started: make(chan deployer.Request, 100)}
 	cfg := Config{WebhookToken: testSecret, APIToken: testAPIToken, Consumer: "test-" + testsvc.RunID,
 		Hooks: HookConfig{DedupTTL: 24 * time.Hour}}
 	f.newIntake(cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), workloads...)

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
 
@@ -91,7 +92,7 @@ func TestRestartRebuildsTheOrder(t *testing.T) {
 	closed := make(chan struct{})
 	go func() { f.queue.Close(0); close(closed) }()
 
-	g := &hookFixture{t: t, redis: f.redis, logs: &syncBuffer{}, started: make(chan deployer.Request, 10)}
+	g := &hookFixture{t: t, redis: f.redis, logs: &testlog.Buffer{}, started: make(chan deployer.Request, 10)}
 	g.newIntake(f.in.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
 	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
 	g.consume()

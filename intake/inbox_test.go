@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -137,7 +138,7 @@ func TestInboxSurvivesRestart(t *testing.T) {
 	f.stopConsumer() // the reader is gone; the deploy never finishes
 
 	// Third life, same Redis: a fresh sidecar claims and deploys it.
-	g := &hookFixture{t: t, redis: f.redis, logs: &syncBuffer{}, started: make(chan deployer.Request, 10)}
+	g := &hookFixture{t: t, redis: f.redis, logs: &testlog.Buffer{}, started: make(chan deployer.Request, 10)}
 	g.newIntake(f.in.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
 	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
 	g.consume()
@@ -201,7 +202,7 @@ func TestPushOrderSurvivesRestart(t *testing.T) {
 
 	// The sidecar restarts (same Redis, empty memory); v1, pushed before
 	// v2, arrives late.
-	g := &hookFixture{t: t, redis: f.redis, logs: &syncBuffer{}, started: make(chan deployer.Request, 10)}
+	g := &hookFixture{t: t, redis: f.redis, logs: &testlog.Buffer{}, started: make(chan deployer.Request, 10)}
 	g.newIntake(f.in.cfg, redisstore.New(redis.NewClient(&redis.Options{Addr: f.redis.Addr}), ""), demo())
 	t.Cleanup(func() { g.queue.Close(time.Second); _ = g.store.Close() })
 	g.srv = httptest.NewServer(g.routes())

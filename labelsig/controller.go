@@ -3,14 +3,11 @@ package labelsig
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
+	"github.com/tinyforge/tinyforge/internal/keyfile"
 	"github.com/tinyforge/tinyforge/labels"
 )
 
@@ -76,17 +73,9 @@ const maxKeyFile = 64 << 10
 
 // LoadControllerKeys reads a controller key file (see ParseControllerKeys).
 func LoadControllerKeys(path string) (*ControllerKeys, error) {
-	f, err := os.Open(path)
+	data, err := keyfile.Read(path, "controller key file", maxKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("controller key file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("controller key file %s: %w", path, err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("controller key file %s: larger than %d bytes", path, maxKeyFile)
+		return nil, err
 	}
 	keys, err := ParseControllerKeys(data)
 	if err != nil {
@@ -142,19 +131,11 @@ func ParseControllerKey(line string) (ControllerKey, error) {
 }
 
 func parseSecret(text string) ([]byte, error) {
-	switch len(text) {
-	case 64:
-		if b, err := hex.DecodeString(text); err == nil {
-			return b, nil
-		}
-		return nil, errors.New("64 characters but not hexadecimal")
-	case 44:
-		if b, err := base64.StdEncoding.DecodeString(text); err == nil && len(b) == 32 {
-			return b, nil
-		}
-		return nil, errors.New("44 characters but not the base64 of 32 bytes")
+	secret, err := keyfile.Decode(text)
+	if errors.Is(err, keyfile.ErrLength) {
+		return nil, fmt.Errorf("key of %d characters: want 64 hexadecimal characters or 44 base64 characters (openssl rand -hex 32)", len(text))
 	}
-	return nil, fmt.Errorf("key of %d characters: want 64 hexadecimal characters or 44 base64 characters (openssl rand -hex 32)", len(text))
+	return secret, err
 }
 
 func validScope(s string) bool {

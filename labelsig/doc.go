@@ -5,8 +5,9 @@
 // keys of --controller-key-file (so only controllers signed by an
 // operator's key are obeyed, each within the scope its key is bound to).
 //
-// It is pure: bytes and maps in, signatures and errors out. It imports
-// only labels (for the label keys) and must not import any other
-// tinyforge package: the deployer, controllers, sidecar and the labels CLI
-// use it.
+// It is pure but for LoadControllerKeys, which reads the key file: bytes
+// and maps in, signatures and errors out. It imports only labels (for the
+// label keys) and internal/keyfile (key file reading and key decoding,
+// shared with secrets) and must not import any other tinyforge package:
+// the deployer, controllers, sidecar and the labels CLI use it.
 package labelsig

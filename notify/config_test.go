@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/internal/testlog"
 )
 
 // flagSet adapts a plain flag.FlagSet to Flags, as the sidecar's will.
@@ -133,7 +135,7 @@ func TestBadConfigNeverQuotesTheURL(t *testing.T) {
 func TestSendErrorsNeverLogTheURL(t *testing.T) {
 	const secret = "Bearer-s3cr3tT0ken"
 	r := newReceiver(t, func(int) int { return http.StatusForbidden })
-	var logs syncBuffer
+	var logs testlog.Buffer
 	var rep reports
 	url := "generic://" + r.addr() + "/hooks/" + secret + "?disabletls=yes&@Authorization=" + secret + "&token=" + secret
 	n := start(t, Config{Targets: []string{"ops=" + url}, Window: time.Millisecond},
@@ -157,7 +159,7 @@ func TestSendErrorsNeverLogTheURL(t *testing.T) {
 // TestUnreachableTargetErrorIsScrubbed: a dial error (which quotes the
 // request URL) is logged without it.
 func TestUnreachableTargetErrorIsScrubbed(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	var rep reports
 	n := start(t, Config{Targets: []string{"ops=generic+http://127.0.0.1:1/hook/priv4teKey?k=priv4teKey"}, Window: time.Millisecond},
 		Options{Attempts: 1, Report: rep.report, Log: zerolog.New(&logs)})

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -10,25 +9,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tinyforge/tinyforge/internal/testlog"
 )
-
-// syncBuffer is a log destination safe for the Notifier's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // start builds a Notifier and runs it for the life of the test.
 func start(t *testing.T, c Config, o Options) *Notifier {
@@ -145,7 +128,7 @@ func TestBurstIsSummarised(t *testing.T) {
 // TestTargetsAndDefaults: a workload's own targets, else the default ones.
 func TestTargetsAndDefaults(t *testing.T) {
 	ops, dev := newReceiver(t, nil), newReceiver(t, nil)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	n := start(t, Config{Targets: []string{"ops=" + genericURL(ops, "/"), "dev=" + genericURL(dev, "/")},
 		Default: "ops", Window: 10 * time.Millisecond}, Options{Log: zerolog.New(&logs)})
 	n.Notify(Event{Kind: Succeeded, Workload: "shop"})                                     // default: ops
@@ -197,7 +180,7 @@ func TestFailingReceiverCountsFailedWithoutBlocking(t *testing.T) {
 	hanging := newReceiver(t, func(int) int { <-release; return 0 })
 	t.Cleanup(func() { hangOnce.Do(func() { close(release) }) }) // runs before the servers close
 	var rep reports
-	var logs syncBuffer
+	var logs testlog.Buffer
 	n := start(t, Config{Targets: []string{"bad=" + genericURL(failing, "/"), "slow=" + genericURL(hanging, "/")},
 		Window: time.Millisecond}, Options{Attempts: 3, Backoff: 10 * time.Millisecond, Timeout: 100 * time.Millisecond,
 		Report: rep.report, Log: zerolog.New(&logs)})

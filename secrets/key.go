@@ -2,12 +2,10 @@ package secrets
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+
+	"github.com/tinyforge/tinyforge/internal/keyfile"
 )
 
 // KeySize is the length of an AES-256 key in bytes.
@@ -29,37 +27,18 @@ func ParseKey(data []byte) ([]byte, error) {
 	if len(data) == KeySize {
 		return bytes.Clone(data), nil
 	}
-	text := bytes.TrimSpace(data)
-	switch len(text) {
-	case 2 * KeySize:
-		key := make([]byte, KeySize)
-		if _, err := hex.Decode(key, text); err != nil {
-			return nil, errors.New("64 characters but not hexadecimal")
-		}
-		return key, nil
-	case base64.StdEncoding.EncodedLen(KeySize):
-		key, err := base64.StdEncoding.DecodeString(string(text))
-		if err != nil || len(key) != KeySize {
-			return nil, errors.New("44 characters but not the base64 of 32 bytes")
-		}
-		return key, nil
+	key, err := keyfile.Decode(string(bytes.TrimSpace(data)))
+	if errors.Is(err, keyfile.ErrLength) {
+		return nil, fmt.Errorf("%d bytes: want 32 raw bytes, 64 hexadecimal characters or 44 base64 characters (openssl rand -hex 32)", len(data))
 	}
-	return nil, fmt.Errorf("%d bytes: want 32 raw bytes, 64 hexadecimal characters or 44 base64 characters (openssl rand -hex 32)", len(data))
+	return key, err
 }
 
 // LoadKeyFile reads and parses the key file at path.
 func LoadKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := keyfile.Read(path, "secret key file", maxKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("secret key file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("secret key file %s: %w", path, err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("secret key file %s: larger than %d bytes: not a key", path, maxKeyFile)
+		return nil, err
 	}
 	key, err := ParseKey(data)
 	if err != nil {

@@ -21,15 +21,8 @@ func TestHookConfig(t *testing.T) {
 	}
 	ghFile := write("gh", "from-file\n")
 	emptyFile := write("empty", "\n")
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
 
-	c, err := Parse([]string{"--github-secret-file", ghFile, "--quay-token", "q"}, env(
+	c, err := Parse([]string{"--github-secret-file", ghFile, "--quay-token", "q"}, envPairs(
 		"TINYFORGE_WEBHOOK_TOKEN", "shared", "TINYFORGE_HARBOR_AUTH", "h", "TINYFORGE_INSECURE_REGISTRIES", "reg.lan:5000, other:80",
 		"TINYFORGE_REGISTRY_TOKEN_HOSTS", "gitlab.example.com, sso.lan:8443"))
 	if err != nil {
@@ -49,7 +42,7 @@ func TestHookConfig(t *testing.T) {
 	}
 
 	apiFile := write("api", "api-from-env-file")
-	c, err = Parse(nil, env("TINYFORGE_API_TOKEN_FILE", apiFile))
+	c, err = Parse(nil, envPairs("TINYFORGE_API_TOKEN_FILE", apiFile))
 	if err != nil || c.APIToken != "api-from-env-file" {
 		t.Errorf("api token from TINYFORGE_API_TOKEN_FILE: %q, %v", c.APIToken, err)
 	}
@@ -62,10 +55,10 @@ func TestHookConfig(t *testing.T) {
 		env  func(string) string
 		want string
 	}{
-		{[]string{"--github-secret", "a", "--github-secret-file", ghFile}, env(), "--github-secret and --github-secret-file are both set"},
-		{[]string{"--webhook-token-file", emptyFile}, env(), "is empty"},
-		{[]string{"--gitea-secret-file", filepath.Join(dir, "missing")}, env(), "--gitea-secret-file: open"},
-		{nil, env("TINYFORGE_DEDUP_TTL", "0s"), "--dedup-ttl must be positive"},
+		{[]string{"--github-secret", "a", "--github-secret-file", ghFile}, envPairs(), "--github-secret and --github-secret-file are both set"},
+		{[]string{"--webhook-token-file", emptyFile}, envPairs(), "is empty"},
+		{[]string{"--gitea-secret-file", filepath.Join(dir, "missing")}, envPairs(), "--gitea-secret-file: open"},
+		{nil, envPairs("TINYFORGE_DEDUP_TTL", "0s"), "--dedup-ttl must be positive"},
 	} {
 		_, err := Parse(tc.args, tc.env)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

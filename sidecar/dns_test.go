@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -13,56 +12,30 @@ import (
 )
 
 func TestDNSFlags(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
 	rfc := []string{"--dns-provider", "rfc2136", "--dns-server", "127.0.0.1:53", "--dns-zone", "example.com", "--public-ip", "203.0.113.7"}
-	tests := []struct {
-		name    string
-		args    []string
-		env     func(string) string
-		wantErr string
-	}{
-		{"none by default", nil, env(), ""},
-		{"rfc2136", rfc, env(), ""},
-		{"rfc2136 from the environment", nil, env("TINYFORGE_DNS_PROVIDER", "rfc2136", "TINYFORGE_DNS_SERVER", "ns1:53",
+	testParseCases(t, []parseCase{
+		{"none by default", nil, envPairs(), ""},
+		{"rfc2136", rfc, envPairs(), ""},
+		{"rfc2136 from the environment", nil, envPairs("TINYFORGE_DNS_PROVIDER", "rfc2136", "TINYFORGE_DNS_SERVER", "ns1:53",
 			"TINYFORGE_DNS_ZONE", "example.com", "TINYFORGE_PUBLIC_IP", "203.0.113.7"), ""},
-		{"no server", []string{"--dns-provider", "rfc2136"}, env(), "needs --dns-server"},
-		{"no address", []string{"--dns-provider", "rfc2136", "--dns-server", "ns1:53", "--dns-zone", "example.com"}, env(), "needs --public-ip and/or --public-ipv6"},
-		{"bad ipv6", append(slices.Clone(rfc), "--public-ipv6", "203.0.113.8"), env(), `--public-ipv6 "203.0.113.8"`},
-		{"tsig name alone", append(slices.Clone(rfc), "--dns-tsig-name", "k"), env(), "--dns-tsig-name and --dns-tsig-secret go together"},
-		{"cloudflare without token", []string{"--dns-provider", "cloudflare", "--dns-zone", "example.com", "--public-ip", "203.0.113.7"}, env(), "needs --cloudflare-token"},
-		{"cloudflare token from env", []string{"--dns-provider", "cloudflare", "--dns-zone", "example.com", "--public-ip", "203.0.113.7"}, env("TINYFORGE_CLOUDFLARE_TOKEN", "t"), ""},
-		{"unknown provider", []string{"--dns-provider", "route53"}, env(), "want none, rfc2136 or cloudflare"},
-		{"bad owner", append(slices.Clone(rfc), "--dns-owner", "edge 1"), env(), `--dns-owner "edge 1" cannot name the owner`},
-		{"bad scope as owner", append(slices.Clone(rfc), "--scope", "a,b"), env(), `--scope (the default of --dns-owner) "a,b"`},
-		{"bad recheck", append(slices.Clone(rfc), "--dns-recheck", "0s"), env(), "--dns-recheck must be positive"},
-		{"bad ttl env", rfc, env("TINYFORGE_DNS_TTL", "5m"), "TINYFORGE_DNS_TTL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.args, tt.env)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Parse = %v, want error containing %q", err, tt.wantErr)
-			}
-		})
-	}
+		{"no server", []string{"--dns-provider", "rfc2136"}, envPairs(), "needs --dns-server"},
+		{"no address", []string{"--dns-provider", "rfc2136", "--dns-server", "ns1:53", "--dns-zone", "example.com"}, envPairs(), "needs --public-ip and/or --public-ipv6"},
+		{"bad ipv6", append(slices.Clone(rfc), "--public-ipv6", "203.0.113.8"), envPairs(), `--public-ipv6 "203.0.113.8"`},
+		{"tsig name alone", append(slices.Clone(rfc), "--dns-tsig-name", "k"), envPairs(), "--dns-tsig-name and --dns-tsig-secret go together"},
+		{"cloudflare without token", []string{"--dns-provider", "cloudflare", "--dns-zone", "example.com", "--public-ip", "203.0.113.7"}, envPairs(), "needs --cloudflare-token"},
+		{"cloudflare token from env", []string{"--dns-provider", "cloudflare", "--dns-zone", "example.com", "--public-ip", "203.0.113.7"}, envPairs("TINYFORGE_CLOUDFLARE_TOKEN", "t"), ""},
+		{"unknown provider", []string{"--dns-provider", "route53"}, envPairs(), "want none, rfc2136 or cloudflare"},
+		{"bad owner", append(slices.Clone(rfc), "--dns-owner", "edge 1"), envPairs(), `--dns-owner "edge 1" cannot name the owner`},
+		{"bad scope as owner", append(slices.Clone(rfc), "--scope", "a,b"), envPairs(), `--scope (the default of --dns-owner) "a,b"`},
+		{"bad recheck", append(slices.Clone(rfc), "--dns-recheck", "0s"), envPairs(), "--dns-recheck must be positive"},
+		{"bad ttl env", rfc, envPairs("TINYFORGE_DNS_TTL", "5m"), "TINYFORGE_DNS_TTL"},
+	})
 
 	secret := filepath.Join(t.TempDir(), "tsig")
 	if err := os.WriteFile(secret, []byte("c2VjcmV0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse(append(slices.Clone(rfc), "--dns-tsig-name", "tf"), env("TINYFORGE_DNS_TSIG_SECRET_FILE", secret))
+	c, err := Parse(append(slices.Clone(rfc), "--dns-tsig-name", "tf"), envPairs("TINYFORGE_DNS_TSIG_SECRET_FILE", secret))
 	if err != nil || c.DNS.TSIGSecret != "c2VjcmV0" || c.DNS.TSIGAlgorithm != "hmac-sha256" || c.DNS.TTL != 300 {
 		t.Fatalf("secret from TINYFORGE_DNS_TSIG_SECRET_FILE: %+v, %v", c.DNS, err)
 	}
@@ -74,7 +47,7 @@ func TestDNSFlags(t *testing.T) {
 		{[]string{"--scope", "edge"}, "edge"},
 		{[]string{"--scope", "edge", "--dns-owner", "paris-1"}, "paris-1"},
 	} {
-		c, err := Parse(append(slices.Clone(rfc), tc.args...), env())
+		c, err := Parse(append(slices.Clone(rfc), tc.args...), envPairs())
 		if err != nil || c.dnsOwner() != tc.want {
 			t.Errorf("owner with %v = %q, %v; want %q", tc.args, c.dnsOwner(), err, tc.want)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/internal/httpapi"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/redisstore"
 )
@@ -29,7 +30,7 @@ const (
 
 // newHTTPSidecar is a sidecar with its HTTP routes on a real Redis and no
 // Docker: no controller declares anything, so accepted pushes queue nothing.
-func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *syncBuffer) {
+func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *testlog.Buffer) {
 	t.Helper()
 	redis := testsvc.Redis(t)
 	store, err := redisstore.Open(context.Background(), redis.URL, "tf-http:")
@@ -37,7 +38,7 @@ func newHTTPSidecar(t *testing.T, apiToken, hookToken string) (*Sidecar, *syncBu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := zerolog.New(logs)
 	cfg, err := Parse(nil, func(string) string { return "" })
 	if err != nil {

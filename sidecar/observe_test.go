@@ -18,6 +18,7 @@ import (
 
 	"github.com/tinyforge/tinyforge/controllers"
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/metrics"
@@ -277,7 +278,7 @@ func TestMetricsAndNotifyFlags(t *testing.T) {
 // configures is logged when the labels are read, naming the workload and
 // the target.
 func TestUnknownNotifyTargetIsReported(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	m := metrics.New(metrics.Options{})
 	o := &observer{metrics: m, notify: runNotifier(t, m, "", "ops="+newMessages(t).url()), log: zerolog.New(&logs)}
 	o.checkTargets([]*labels.Workload{{Name: "shop", Notify: "ops,pager"}, {Name: "blog", Notify: "none"}})

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/internal/testlog"
 )
 
 // TestUndeclaredWorkloadIsDropped: a request for a workload no controller
@@ -17,7 +18,7 @@ func TestUndeclaredWorkloadIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	s := newTestSidecar(cfg, nil, zerolog.New(logs))
 	t.Cleanup(func() { s.queue.Close(0) })
 	s.runDeploy(context.Background(), deployer.Request{Workload: "gone", Tag: "v1"})

@@ -49,7 +49,7 @@ type Sidecar struct {
 	store       *redisstore.Store
 	engine      *deployer.Engine
 	queue       *deployer.Queue
-	controllers *controllers.Controllers
+	controllers *controllers.Watcher
 	orphans     controllers.Orphans
 	kicks       chan struct{} // asks the reconcile loop for a pass
 
@@ -76,7 +76,7 @@ type Sidecar struct {
 // interfaces.
 var (
 	_ intake.Store    = (*redisstore.Store)(nil)
-	_ intake.Declared = (*controllers.Controllers)(nil)
+	_ intake.Declared = (*controllers.Watcher)(nil)
 )
 
 // New connects to Docker and Redis and wires the components.
@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) 
 	}
 	s.wireStream()
 	s.queue = deployer.NewQueue(s.runDeploy)
-	s.controllers = controllers.NewControllers(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
+	s.controllers = controllers.NewWatcher(docker, cfg.Scope, log.With().Str(logkey.Component, "controllers").Logger())
 	if sw != nil { // stacks declare workloads in their services' labels
 		s.controllers.Services, s.controllers.ServiceEvents = sw, docker.ServiceEvents()
 	}

@@ -14,7 +14,7 @@ import (
 
 // The controllers tell intake which workloads in conflict refuse their
 // deliveries, and why.
-var _ intake.Refusing = (*controllers.Controllers)(nil)
+var _ intake.Refusing = (*controllers.Watcher)(nil)
 
 // identityInfo is the HKDF info string deriving the key that signs managed
 // containers from the secret key: fixed, so every sidecar sharing the

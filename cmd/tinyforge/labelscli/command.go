@@ -122,34 +122,14 @@ func (c *Command) check(ctx context.Context, args []string) int {
 	fs.StringVar(&sidecar.url, "sidecar", "", "base URL of a running sidecar: report the faces whose host it would refuse")
 	atEnv := fs.Bool("live", false, "like --sidecar, at "+envdefault.EnvName("url")+" (default "+envdefault.APIURL+")")
 	fs.StringVar(&sidecar.tokenFile, "api-token-file", "", "with --sidecar: file holding the API token (default: env "+envdefault.EnvName("api-token")+", then "+envdefault.EnvName("api-token")+"_FILE)")
-	// Flags may follow the sources: parse, take one source, parse again.
-	var sources []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return ExitOK
-			}
-			return ExitError
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		sources = append(sources, fs.Arg(0))
-		args = fs.Args()[1:]
+	sources, code, ok := parseSources(fs, args)
+	if !ok {
+		return code
 	}
-	if len(sources) == 0 {
-		file, ok := defaultComposeFile()
-		if !ok {
-			fmt.Fprintf(c.Stderr, "tinyforge labels check: no compose file here (%s): name a compose file, - for stdin, or a container\n", composeNames)
-			return ExitError
-		}
-		sources = []string{file}
+	if sources, ok = c.orDefaultCompose(sources, "check", "name a compose file, - for stdin, or a container"); !ok {
+		return ExitError
 	}
-	defer func() {
-		if c.closeDocker != nil {
-			_ = c.closeDocker()
-		}
-	}()
+	defer c.close()
 
 	if *atEnv && sidecar.url == "" {
 		sidecar.url = envdefault.Lookup(c.getenv, "url", envdefault.APIURL)

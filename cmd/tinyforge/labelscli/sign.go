@@ -29,19 +29,9 @@ func (c *Command) sign(ctx context.Context, args []string) int {
 	scope := fs.String("scope", "", "sign with the file's key bound to this scope (default: its unscoped key)")
 	var given stringList
 	fs.Var(&given, "label", "a label KEY=VALUE to sign (repeat); instead of compose files or containers")
-	var sources []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return ExitOK
-			}
-			return ExitError
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		sources = append(sources, fs.Arg(0))
-		args = fs.Args()[1:]
+	sources, code, ok := parseSources(fs, args)
+	if !ok {
+		return code
 	}
 	if *keyFile == "" {
 		fmt.Fprintln(c.Stderr, "tinyforge labels sign: --key-file is required\n"+signUsage)
@@ -74,19 +64,10 @@ func (c *Command) sign(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stdout, labelsig.SignController(key.Secret, lbls))
 		return ExitOK
 	}
-	if len(sources) == 0 {
-		file, ok := defaultComposeFile()
-		if !ok {
-			fmt.Fprintf(c.Stderr, "tinyforge labels sign: no compose file here (%s): name one, - for stdin, a container, or --label\n", composeNames)
-			return ExitError
-		}
-		sources = []string{file}
+	if sources, ok = c.orDefaultCompose(sources, "sign", "name one, - for stdin, a container, or --label"); !ok {
+		return ExitError
 	}
-	defer func() {
-		if c.closeDocker != nil {
-			_ = c.closeDocker()
-		}
-	}()
+	defer c.close()
 	l := c.load(ctx, sources)
 	for _, p := range l.errs {
 		fmt.Fprintf(c.Stderr, "tinyforge labels sign: %s\n", p.Message)

@@ -2,6 +2,7 @@ package labelscli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -84,6 +85,50 @@ func (c *Command) load(ctx context.Context, args []string) *loaded {
 func looksLikePath(arg string) bool {
 	ext := strings.ToLower(filepath.Ext(arg))
 	return strings.ContainsRune(arg, filepath.Separator) || strings.ContainsRune(arg, '/') || ext == ".yml" || ext == ".yaml"
+}
+
+// parseSources parses the flags of fs in args and returns the sources
+// (compose files, - for stdin, containers) among them: flags may follow
+// the sources, so it parses, takes one source and parses again. When
+// parsing stops (-h, a bad flag; fs has said why) ok is false and code is
+// the exit status.
+func parseSources(fs *flag.FlagSet, args []string) (sources []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, ExitOK, false
+			}
+			return nil, ExitError, false
+		}
+		if fs.NArg() == 0 {
+			return sources, ExitOK, true
+		}
+		sources = append(sources, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// orDefaultCompose returns sources or, when none is named, the compose
+// file of the current directory. Without one it tells Stderr (for
+// `tinyforge labels <cmd>`, with hint on what to name instead) and
+// returns false.
+func (c *Command) orDefaultCompose(sources []string, cmd, hint string) ([]string, bool) {
+	if len(sources) > 0 {
+		return sources, true
+	}
+	file, ok := defaultComposeFile()
+	if !ok {
+		fmt.Fprintf(c.Stderr, "tinyforge labels %s: no compose file here (%s): %s\n", cmd, composeNames, hint)
+		return nil, false
+	}
+	return []string{file}, true
+}
+
+// close closes the Docker client a container source opened, if any.
+func (c *Command) close() {
+	if c.closeDocker != nil {
+		_ = c.closeDocker()
+	}
 }
 
 // defaultComposeFile is the compose file of the current directory, as
