@@ -39,26 +39,38 @@ func NewQueue(run func(context.Context, Request)) *Queue {
 	return &Queue{run: run, ctx: ctx, cancel: cancel, slots: map[string]*slot{}}
 }
 
-// Submit queues r; it never blocks on a deploy.
-func (q *Queue) Submit(r Request) error {
+// Submit queues rs, in order, as one batch: every request of the batch
+// is in its workload's pending list before any of them starts, so the
+// queue's rule decides over all of them together (a rollback in the batch
+// supersedes a delivery before it, as when it arrived while the delivery
+// waited). It never blocks on a deploy.
+func (q *Queue) Submit(rs ...Request) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return ErrClosed
 	}
+	for _, r := range rs {
+		q.submitLocked(r)
+	}
+	return nil
+}
+
+// submitLocked queues r; the caller holds q.mu. A workload's worker
+// started here waits for q.mu, so it starts after the whole batch.
+func (q *Queue) submitLocked(r Request) {
 	if s, busy := q.slots[r.Workload]; busy {
 		s.pending = enqueue(s.pending, r)
 		if s.newer != nil && !sameAsk(r, s.running) { // a redelivery supersedes nothing
 			close(s.newer)
 			s.newer = nil
 		}
-		return nil
+		return
 	}
 	s := &slot{pending: enqueue(nil, r)}
 	q.slots[r.Workload] = s
 	q.wg.Add(1)
 	go q.work(r.Workload, s)
-	return nil
 }
 
 func (q *Queue) work(workload string, s *slot) {

@@ -157,3 +157,30 @@ func TestQueueRunsABarrierAfterTheRunningDeploy(t *testing.T) {
 		t.Fatalf("ran %v, want %v", got, want)
 	}
 }
+
+// TestQueueDecidesOverAWholeBatch: after a restart the inbox submits what
+// was pending as one batch (a delivery, then the rollback requested
+// behind it) to an idle workload. The delivery must not start before the
+// rollback is in the list: the rollback supersedes it, as it did before
+// the restart, and only the rollback runs.
+func TestQueueDecidesOverAWholeBatch(t *testing.T) {
+	ran := make(chan Request, 10)
+	q := NewQueue(func(_ context.Context, r Request) { ran <- r })
+	defer q.Close(time.Second)
+	if err := q.Submit(op(KindDeliver, "v4", "1"), op(KindRollback, "v1", "2")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-ran:
+		if got, want := show([]Request{r}), "rollback:v1[2]{deliver:v4[1]}"; got != want {
+			t.Fatalf("ran %s first, want %s", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing ran")
+	}
+	select {
+	case r := <-ran:
+		t.Fatalf("ran %s after the rollback, want nothing", show([]Request{r}))
+	case <-time.After(100 * time.Millisecond):
+	}
+}

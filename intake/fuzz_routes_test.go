@@ -59,7 +59,7 @@ func FuzzRoutes(f *testing.F) {
 	f.Add(uint8(3), false, "application/cloudevents+json", "", []byte(`{"specversion":"1.0"}`))
 
 	in := New(Config{WebhookToken: testSecret, APIToken: testAPIToken, Hooks: HookConfig{DedupTTL: time.Hour}},
-		acceptingStore{}, declared{"demo": demo()}, func(deployer.Request) error { return nil }, zerolog.Nop())
+		acceptingStore{}, declared{"demo": demo()}, func(...deployer.Request) error { return nil }, zerolog.Nop())
 	in.ready.Store(true)
 	r := mux.NewRouter()
 	in.Mount(r)

@@ -24,7 +24,7 @@ import (
 type inbox struct {
 	store    InboxStore
 	events   EventStore
-	submit   func(deployer.Request) error
+	submit   func(...deployer.Request) error
 	consumer string
 	log      zerolog.Logger
 
@@ -34,7 +34,7 @@ type inbox struct {
 	unacked []string
 }
 
-func newInbox(store Store, submit func(deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
+func newInbox(store Store, submit func(...deployer.Request) error, consumer string, log zerolog.Logger) *inbox {
 	return &inbox{
 		store: store, events: store, submit: submit, consumer: consumer,
 		log: log.With().Str(logkey.Component, "inbox").Logger(),
@@ -140,12 +140,15 @@ const (
 )
 
 // handle turns entries, in arrival order, into queued requests, one
-// entry each (the queue merges them). Entries that cannot run
+// entry each, submitted as one batch (the queue merges them, deciding
+// over the whole batch before any of it runs: after a restart, a rollback
+// accepted behind a pending delivery still supersedes it). Entries that cannot run
 // (undecodable, an unknown kind, or a delivery older than a push already
 // accepted) are recorded and acknowledged together, one round trip per
 // batch. It returns false when the queue takes no more requests
 // (shutdown): the rest stay unacknowledged for the next start.
 func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) bool {
+	var reqs []deployer.Request
 	var drop []string
 	var events []deployer.Event
 	defer func() {
@@ -180,13 +183,13 @@ func (box *inbox) handle(ctx context.Context, entries []redisstore.InboxEntry) b
 				continue
 			}
 		}
-		req := deployer.Request{Kind: kind, Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source,
-			Delivery: e.Delivery, Entries: []string{e.ID}, Received: e.Received}
-		if err := box.submit(req); err != nil {
-			log.Info().Err(err).Msg("not queued; left for the next start")
-			return false
-		}
+		reqs = append(reqs, deployer.Request{Kind: kind, Workload: e.Workload, Tag: e.Tag, Digest: e.Digest, Source: e.Source,
+			Delivery: e.Delivery, Entries: []string{e.ID}, Received: e.Received})
 		log.Debug().Str("kind", string(kind)).Msg("queued")
+	}
+	if err := box.submit(reqs...); err != nil {
+		box.log.Info().Err(err).Int("entries", len(reqs)).Msg("not queued; left for the next start")
+		return false
 	}
 	return true
 }

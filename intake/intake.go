@@ -54,9 +54,10 @@ type Intake struct {
 	repos    sync.Map // workload image label -> normalised repository ("" when invalid)
 }
 
-// New wires an intake; submit hands a request to the deploy queue. Call
+// New wires an intake; submit hands requests to the deploy queue, as one
+// batch (deployer.Queue.Submit). Call
 // Mount to serve its routes and Run to consume the inbox.
-func New(cfg Config, store Store, declared Declared, submit func(deployer.Request) error, log zerolog.Logger) *Intake {
+func New(cfg Config, store Store, declared Declared, submit func(...deployer.Request) error, log zerolog.Logger) *Intake {
 	if cfg.Observer == nil {
 		cfg.Observer = nobody{}
 	}

@@ -84,7 +84,7 @@ func TestPreparePolicyBeforeContact(t *testing.T) {
 	}
 	cfg := f.in.cfg
 	cfg.Images = im
-	in := New(cfg, f.store, declared{"web": w}, func(deployer.Request) error { return nil }, zerolog.New(f.logs))
+	in := New(cfg, f.store, declared{"web": w}, func(...deployer.Request) error { return nil }, zerolog.New(f.logs))
 	for _, req := range []deployer.Request{
 		{Workload: "web", Tag: "v1", Source: SourceQuay},
 		{Workload: "web", Tag: "v1", Digest: "sha256:" + strings.Repeat("a", 64), Source: SourceDistribution},
