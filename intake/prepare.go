@@ -38,7 +38,7 @@ func (in *Intake) Prepare(ctx context.Context, log zerolog.Logger, w *labels.Wor
 	}
 	if req.Digest == "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		d, err := in.resolver.Digest(rctx, w.Image, tag)
+		d, err := in.Registry(w).Digest(rctx, w.Image, tag)
 		cancel()
 		switch {
 		case errors.Is(err, registryapi.ErrNotFound):

@@ -37,7 +37,7 @@ const (
 // whoever holds a webhook token must not deploy any other digest of the
 // repository under an allowed tag. A mismatch (or no such tag) after a few
 // looks is recorded as ignored and deploys nothing. When the registry
-// cannot be asked (down, or private: the resolver has no credentials),
+// cannot be asked (down, or private and the workload names no login),
 // the digest is dropped and the tag is deployed as the registry serves it
 // to the pull, which the sender cannot choose either.
 func (in *Intake) verifyDigest(ctx context.Context, log zerolog.Logger, w *labels.Workload, req deployer.Request, tag string) (deployer.Request, bool) {
@@ -47,7 +47,7 @@ func (in *Intake) verifyDigest(ctx context.Context, log zerolog.Logger, w *label
 	wait := verifyFirstWait
 	for try := 1; ; try++ {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		got, err = in.resolver.Digest(rctx, w.Image, tag)
+		got, err = in.Registry(w).Digest(rctx, w.Image, tag)
 		cancel()
 		if err == nil && got == req.Digest {
 			return req, true
