@@ -19,6 +19,9 @@ type EdgeConfig struct {
 	CaddyTLS string
 	// CaddyTLSListen is the listen address(es) of Caddy's HTTPS server.
 	CaddyTLSListen string
+	// CaddyHTTPSPort is the port clients reach Caddy's HTTPS server at,
+	// which the redirect from plain HTTP names.
+	CaddyHTTPSPort int
 	// HooksHost, when set, gets an HTTPS route in the proxy sending
 	// /v1/hooks/* (and nothing else) to HooksUpstream.
 	HooksHost     string
@@ -39,6 +42,7 @@ const (
 func (c *EdgeConfig) flags(e *envFlags, cfg *Config) {
 	e.str(&c.CaddyTLS, "caddy-tls", caddyTLSACME, "certificates of faces with tls=true: acme (automatic HTTPS) or internal (Caddy's own CA, for offline use and tests)")
 	e.str(&c.CaddyTLSListen, "caddy-tls-listen", ":443", "listen address(es), comma-separated, of the HTTPS server the sidecar keeps in Caddy")
+	e.integer(&c.CaddyHTTPSPort, "caddy-https-port", 443, "port clients reach Caddy's HTTPS server at, as published (the HTTP to HTTPS redirect names it when not 443)")
 	e.str(&c.HooksHost, "hooks-host", "", "public host whose /v1/hooks/* the proxy routes to this sidecar over HTTPS (caddy only); nothing else of the API is routed")
 	e.str(&c.HooksUpstream, "hooks-upstream", "", "this sidecar's listener as the proxy dials it (default: --listen, when it names a host)")
 	var allowed string
@@ -57,6 +61,9 @@ func (c *EdgeConfig) resolve(cfg *Config) error {
 	case caddyTLSACME, caddyTLSInternal:
 	default:
 		return fmt.Errorf("--caddy-tls %q: want acme or internal", c.CaddyTLS)
+	}
+	if c.CaddyHTTPSPort < 1 || c.CaddyHTTPSPort > 65535 {
+		return fmt.Errorf("--caddy-https-port %d: want a port, 1 to 65535", c.CaddyHTTPSPort)
 	}
 	if len(c.AllowedNetworks) == 0 {
 		c.AllowedNetworks = []string{cfg.Network}

@@ -37,6 +37,7 @@ func newProxy(ctx context.Context, cfg Config, store *redisstore.Store, log zero
 			Server:    cfg.CaddyServer,
 			Listen:    strings.Split(cfg.CaddyListen, ","),
 			TLSListen: strings.Split(cfg.Edge.CaddyTLSListen, ","),
+			HTTPSPort: cfg.Edge.CaddyHTTPSPort,
 			TLSIssuer: cfg.Edge.CaddyTLS,
 			Hooks:     caddyHooks(cfg, log),
 			ProbeURL:  p.CaddyProbe,

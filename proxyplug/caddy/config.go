@@ -1,6 +1,7 @@
 package caddy
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/tinyforge/tinyforge/deployer"
@@ -82,15 +83,19 @@ func proxyTo(dial string) handler {
 }
 
 // redirectRoute answers plain-HTTP requests for host with a permanent
-// redirect to the same URL over HTTPS.
-func redirectRoute(id, host string) route {
+// redirect to the same URL over HTTPS, at port (when not 443).
+func redirectRoute(id, host string, port int) route {
+	hostport := "{http.request.host}"
+	if port != 0 && port != 443 {
+		hostport += ":" + strconv.Itoa(port)
+	}
 	return route{
 		ID:    id,
 		Match: []match{{Host: []string{host}}},
 		Handle: []handler{{
 			Handler:    "static_response",
 			StatusCode: 308,
-			Headers:    map[string][]string{"Location": {"https://{http.request.host}{http.request.uri}"}},
+			Headers:    map[string][]string{"Location": {"https://" + hostport + "{http.request.uri}"}},
 		}},
 		Terminal: true,
 	}

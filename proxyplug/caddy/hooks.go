@@ -32,7 +32,7 @@ func (p *Plugin) EnsureHooks(ctx context.Context) error {
 	}
 	id := p.hooksID()
 	rt := hooksRoute(id+tlsSuffix, h.Host, h.Upstream)
-	if p.present(ctx, rt, redirectRoute(id+redirectSuffix, h.Host)) {
+	if p.present(ctx, rt, redirectRoute(id+redirectSuffix, h.Host, p.opts.HTTPSPort)) {
 		return nil // every write reloads Caddy's config: write only what is missing
 	}
 	if err := p.upsertTLS(ctx, id, h.Host, rt); err != nil {

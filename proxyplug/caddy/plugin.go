@@ -26,6 +26,10 @@ type Options struct {
 	// TLSListen is the listen addresses of the HTTPS server the plugin
 	// creates for routes with TLS set. Default [":443"].
 	TLSListen []string
+	// HTTPSPort is the port clients reach the HTTPS server at (as
+	// published, which may differ from TLSListen's): the redirect from
+	// plain HTTP names it. 0 or 443 leave it out of the URL.
+	HTTPSPort int
 	// TLSIssuer issues the certificates of TLS routes: "acme" or "" for
 	// Caddy's automatic HTTPS (ACME), "internal" for Caddy's own CA, for
 	// offline use and tests (clients must trust its root).
@@ -150,7 +154,7 @@ func (p *Plugin) upsertTLS(ctx context.Context, id, host string, rt route) error
 		if err := p.admin.do(ctx, http.MethodPost, p.serverPath(true)+"/routes", rt, nil); err != nil {
 			return err
 		}
-		return p.ensureRoute(ctx, false, redirectRoute(id+redirectSuffix, host))
+		return p.ensureRoute(ctx, false, redirectRoute(id+redirectSuffix, host, p.opts.HTTPSPort))
 	})
 }
 

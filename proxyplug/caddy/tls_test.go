@@ -79,6 +79,31 @@ func httpsGet(t *testing.T, addr, host, path string, roots *x509.CertPool) (int,
 	return 0, ""
 }
 
+// TestRedirectNamesThePublishedHTTPSPort: with the HTTPS server published
+// on another port than 443, the redirect from plain HTTP names that port.
+func TestRedirectNamesThePublishedHTTPSPort(t *testing.T) {
+	cs := testsvc.Caddy(t)
+	p := caddy.New(caddy.Options{
+		AdminURL: cs.AdminURL, Listen: []string{cs.HTTPAddr}, HTTPSPort: 8443,
+		TLSListen: []string{fmt.Sprintf("127.0.0.1:%d", testsvc.FreePort(t))}, TLSIssuer: caddy.IssuerInternal,
+	})
+	r := route("www", backend(t, "blue"))
+	r.TLS = true
+	if err := p.Upsert(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+cs.HTTPAddr+"/a?b=c", nil)
+	req.Host = r.Host
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusPermanentRedirect || loc != "https://www.example.com:8443/a?b=c" {
+		t.Errorf("http: %s Location %q, want 308 to https://www.example.com:8443/a?b=c", resp.Status, loc)
+	}
+}
+
 func TestTLSFaceServedOverHTTPSWithRedirect(t *testing.T) {
 	cs, p, tlsAddr := tlsPlugin(t, nil)
 	ctx := context.Background()

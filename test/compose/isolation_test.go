@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,17 @@ func isolation(t *testing.T, s *stack) {
 	// Plain HTTP on the edge redirects to HTTPS.
 	if out, code := s.exec(app, "-get", "http://www."+s.domain+"/", "-via", "caddy:80"); code != 0 || !strings.HasPrefix(out, "status 308") {
 		t.Errorf("http://www.%s/: exit %d %q, want a 308 to https", s.domain, code, out)
+	}
+	// From outside, the redirect names the published HTTPS port.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.http+"/a?b=c", nil)
+	req.Host = "www." + s.domain
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("plain HTTP through the published port: %v", err)
+	}
+	resp.Body.Close()
+	_, httpsPort, _ := strings.Cut(s.https, ":")
+	if want := "https://www." + s.domain + ":" + httpsPort + "/a?b=c"; resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("http://www.%s/a?b=c: %s Location %q, want 308 to %s", s.domain, resp.Status, resp.Header.Get("Location"), want)
 	}
 }
