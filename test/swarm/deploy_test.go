@@ -64,6 +64,7 @@ func TestSwarmBlueGreen(t *testing.T) {
 		w.push("v3", "HEALTH=fail")
 		ref := w.repo + ":v3"
 		var outcome string
+		var tasks []deployer.TaskAt
 		w.eventually(time.Minute, "failed deploy of v3 recorded", func() bool {
 			var st statusBody
 			if w.getJSON("/v1/workloads", &st) != nil || st.Workloads["web"] == nil {
@@ -71,13 +72,16 @@ func TestSwarmBlueGreen(t *testing.T) {
 			}
 			for _, ev := range st.Workloads["web"].History {
 				if ev.Image == ref && strings.HasPrefix(ev.Outcome, deployer.OutcomeFailed) {
-					outcome = ev.Outcome
+					outcome, tasks = ev.Outcome, ev.Tasks
 					return true
 				}
 			}
 			return false
 		})
-		t.Logf("v3: %s", outcome)
+		t.Logf("v3: %s (%s)", outcome, deployer.SummarizeTasks(tasks))
+		if len(tasks) != 2 {
+			t.Errorf("the failed record names tasks %v, want the 2 tasks of v3 as they were when it failed", tasks)
+		}
 		if !strings.Contains(outcome, "health check") {
 			t.Errorf("v3 failed for another reason than its health check: %s", outcome)
 		}
@@ -172,20 +176,20 @@ func (w *world) checkRecordAndMetrics(tag string) {
 		want = append(want, fmt.Sprintf("%d/%s/%s", task.Slot, task.NodeID, task.Status.State))
 	}
 	slices.Sort(want)
-	var st statusBody
-	if err := w.getJSON("/v1/workloads", &st); err != nil {
-		w.t.Fatal(err)
-	}
-	var rec *deployer.Event
-	for i, ev := range st.Workloads["web"].History {
-		if ev.Tag == tag && ev.Outcome == deployer.OutcomeDeployed {
-			rec = &st.Workloads["web"].History[i]
-			break // newest first
+	var rec *deployer.Event // recorded after the watch, which follows the switch
+	w.eventually(30*time.Second, "the deployed record of "+tag, func() bool {
+		var st statusBody
+		if w.getJSON("/v1/workloads", &st) != nil || st.Workloads["web"] == nil {
+			return false
 		}
-	}
-	if rec == nil {
-		w.t.Fatalf("no deployed record of %s in the history", tag)
-	}
+		for _, ev := range st.Workloads["web"].History { // newest first
+			if ev.Tag == tag && ev.Outcome == deployer.OutcomeDeployed {
+				rec = &ev
+				return true
+			}
+		}
+		return false
+	})
 	var got []string
 	for _, task := range rec.Tasks {
 		got = append(got, fmt.Sprintf("%d/%s/%s", task.Slot, task.Node, task.State))
