@@ -378,10 +378,15 @@ func (w *world) tasks(serviceID string) []swarm.Task {
 	return ts
 }
 
+// logs is the last lines of a container's output, all of it when lines < 0.
 func (w *world) logs(id string, lines int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := w.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines)})
+	tail := "all"
+	if lines >= 0 {
+		tail = fmt.Sprint(lines)
+	}
+	r, err := w.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
 	if err != nil {
 		return err.Error()
 	}
