@@ -55,15 +55,15 @@ func TestRollbackAndDeploys(t *testing.T) {
 
 // TestFormatDeploys: a header, then one line per deploy whose columns
 // line up across deploys (an unknown digest or source is "-"), each
-// followed by its steps with their times and, for a release command, how
-// it ended and the last lines of its output.
+// followed by its steps with their times, on a swarm where its tasks ran,
+// and, for a release command, how it ended and the last lines of its output.
 func TestFormatDeploys(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
 	evs := []deployer.Event{
 		{Time: at, Deploy: "d-1", Took: 10512345678 * time.Nanosecond, Image: "reg/web:v2", Source: "distribution",
 			Digest: "sha256:0123456789abcdef0123", Outcome: "deployed", Steps: []deployer.StepTime{
 				{Step: "locked", Took: 1200 * time.Microsecond}, {Step: "pulled", Took: 45 * time.Millisecond}, {Step: "watched", Took: 10 * time.Second},
-			}},
+			}, Tasks: []deployer.TaskAt{{Slot: 1, Node: "n1", NodeName: "node-a", State: "running"}, {Slot: 2, Node: "n2", NodeName: "node-b", State: "running"}}},
 		{Time: at, Deploy: "d-2", Took: time.Second, Image: "reg/web:bad", Outcome: "failed: pull: not found"},
 		{Time: at, Deploy: "d-3", Took: 3 * time.Second, Image: "reg/web:v3", Outcome: "failed: release command failed: tf-web-release-d-3 exited 3",
 			Steps:   []deployer.StepTime{{Step: "locked"}, {Step: "pulled", Took: time.Second}, {Step: "releasing", Took: 100 * time.Millisecond}},
@@ -76,6 +76,7 @@ func TestFormatDeploys(t *testing.T) {
 		"FINISHED             DEPLOY  TOOK     IMAGE        DIGEST               SOURCE        OUTCOME\n" +
 		"2026-01-02 03:04:05  d-1     10.512s  reg/web:v2   sha256:0123456789ab  distribution  deployed\n" +
 		"    steps: locked 1ms, pulled 45ms, watched 10s\n" +
+		"    tasks: 2 tasks running on node-a, node-b\n" +
 		"2026-01-02 03:04:05  d-2     1s       reg/web:bad  -                    -             failed: pull: not found\n" +
 		"2026-01-02 03:04:05  d-3     3s       reg/web:v3   -                    -             failed: release command failed: tf-web-release-d-3 exited 3\n" +
 		"    steps: locked 0s, pulled 1s, releasing 100ms\n" +

@@ -48,7 +48,8 @@ var deployColumns = []string{"FINISHED", "DEPLOY", "TOOK", "IMAGE", "DIGEST", "S
 // then per deploy a line of finish time, id, duration, image, short digest,
 // source ("-" when unknown) and outcome, aligned across all deploys, then
 // an indented line with each step and the time it took since the one
-// before (no text/tabwriter: the steps lines would break its columns).
+// before, and on a swarm one saying where the new version's tasks ran
+// (no text/tabwriter: the indented lines would break its columns).
 func formatDeploys(evs []deployer.Event) string {
 	rows := [][]string{deployColumns}
 	for _, ev := range evs {
@@ -67,16 +68,22 @@ func formatDeploys(evs []deployer.Event) string {
 			fmt.Fprintf(&b, "%-*s  ", width[i], c)
 		}
 		b.WriteString(r[len(r)-1] + "\n")
-		if n == 0 || len(evs[n-1].Steps) == 0 {
+		if n == 0 {
 			continue
 		}
-		steps := make([]string, len(evs[n-1].Steps))
-		for i, st := range evs[n-1].Steps {
-			steps[i] = st.Step + " " + st.Took.Round(time.Millisecond).String()
+		ev := evs[n-1]
+		if len(ev.Steps) > 0 {
+			steps := make([]string, len(ev.Steps))
+			for i, st := range ev.Steps {
+				steps[i] = st.Step + " " + st.Took.Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(&b, "    steps: %s\n", strings.Join(steps, ", "))
 		}
-		fmt.Fprintf(&b, "    steps: %s\n", strings.Join(steps, ", "))
-		if r := evs[n-1].Release; r != nil {
-			b.WriteString(formatRelease(*r))
+		if tasks := ev.TaskSummary(); tasks != "" {
+			fmt.Fprintf(&b, "    tasks: %s\n", tasks)
+		}
+		if ev.Release != nil && len(ev.Steps) > 0 {
+			b.WriteString(formatRelease(*ev.Release))
 		}
 	}
 	return b.String()

@@ -106,6 +106,7 @@ type deploy struct {
 	watched    string      // how the post-switch watch ended: passed, superseded after …, off
 	releaseRun *ReleaseRun // how the release command ended, once it ran
 	draining   bool        // the deploy succeeded and handed its drain to the background
+	tasks      []TaskAt    // where inst's tasks were when the deploy ended (swarm), for its record
 }
 
 // newDeploy is the deploy of w the lease (granted at locked) allows.
@@ -232,6 +233,7 @@ func (d *deploy) run(ctx context.Context) (res Result, err error) {
 	if d.serving.ID != "" {
 		d.j.RetireAt = switched.Add(d.Drain).UTC()
 	}
+	d.noteTasks(ctx)
 	d.record(ctx, OutcomeDeployed, res, nil)
 	d.j.Recorded = true
 	if err := d.step(ctx, StepWatched, Writes{}); err != nil {

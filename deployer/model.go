@@ -125,7 +125,26 @@ type Event struct {
 	// Release is the run of the workload's release command, when it has
 	// one and the deploy got as far as running it.
 	Release *ReleaseRun `json:"release,omitempty"`
+	// Tasks is where the new version ran when the deploy was recorded, on
+	// an engine with tasks (swarm): each task meant to run, by slot, with
+	// its node and state. A successful deploy records them after its
+	// watch; a failed one before its new service is removed. Empty on one
+	// Docker host. See TaskSummary.
+	Tasks []TaskAt `json:"tasks,omitempty"`
 }
+
+// TaskAt is one task (replica) of a deployed version: its slot, the node
+// it runs on and its state, as the engine reported them.
+type TaskAt struct {
+	Slot     int    `json:"slot"`
+	Node     string `json:"node"`                // node id
+	NodeName string `json:"node_name,omitempty"` // the node's hostname, when known
+	State    string `json:"state"`               // the engine's task state: running, preparing, failed, ...
+}
+
+// TaskSummary is the record's tasks in one line (see SummarizeTasks); ""
+// when it has none.
+func (ev Event) TaskSummary() string { return SummarizeTasks(ev.Tasks) }
 
 // ReleaseRun is how a deploy's release command ended, as its history keeps it.
 type ReleaseRun struct {
@@ -187,6 +206,9 @@ type Container struct {
 	Health string
 	// Restarts counts restarts by the engine (inspect only; 0 from a list).
 	Restarts int
+	// Tasks are the tasks meant to run of a service (engine with tasks:
+	// swarm), by slot; nil for a container.
+	Tasks []TaskAt
 }
 
 // Deploys keeps the records of deploys (those with a deploy id) from a

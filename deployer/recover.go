@@ -119,7 +119,7 @@ func (e *Engine) recoverJournal(ctx context.Context, l Lease, j Journal, contain
 		ev.Outcome = OutcomeFailed + "interrupted after the switch and superseded by a later deploy"
 	case RecoverForward:
 		if err = e.recoverForward(ctx, l, j, newC, log); err == nil {
-			ev.Outcome = OutcomeDeployed
+			ev.Outcome, ev.Tasks = OutcomeDeployed, newC.Tasks
 		}
 	case RecoverBack:
 		prev, _ := containerByID(containers, j.previousContainer())

@@ -26,6 +26,9 @@ import (
 //
 // It runs even when ctx was cancelled.
 func (d *deploy) settle(ctx context.Context, err error) {
+	if err != nil && d.created {
+		d.noteTasks(ctx) // for the record, before the new service may go
+	}
 	if err != nil && (d.routed || d.proxyDirty) {
 		d.log.Warn().Err(err).Bool("recorded", d.routed).Msg("deploy stopped while routes point at its container; left to recovery")
 		return
@@ -112,6 +115,7 @@ func (d *deploy) record(ctx context.Context, success string, res Result, err err
 		Received: d.req.Received,
 		Watch:    d.watched,
 		Release:  d.releaseRun,
+		Tasks:    d.tasks,
 	}
 	logEv := d.log.Info()
 	switch {

@@ -32,6 +32,20 @@ func (d taskDocker) TaskAddresses(_ context.Context, id, _ string) ([]string, er
 	return out, nil
 }
 
+// Inspect adds the tasks of the version: slot s on node "n<s>" (hostname
+// "host-<s>"), running, or in state taskState when set.
+func (d taskDocker) Inspect(ctx context.Context, id string) (Container, error) {
+	c, err := d.fakeDocker.Inspect(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	addrs, _ := d.TaskAddresses(ctx, id, "")
+	for slot := range len(addrs) {
+		c.Tasks = append(c.Tasks, TaskAt{Slot: slot + 1, Node: fmt.Sprintf("n%d", slot+1), NodeName: fmt.Sprintf("host-%d", slot+1), State: "running"})
+	}
+	return c, nil
+}
+
 func newTaskFixture(t *testing.T) *fixture {
 	f := newFixture(t)
 	f.engine.Docker = taskDocker{f.docker}
@@ -101,5 +115,61 @@ func TestPlacementNeedsAnEngineOfTasks(t *testing.T) {
 	s := f.docker.specs[0]
 	if !slices.Equal(s.Constraints, []string{"node.role==worker", "node.labels.zone!=b"}) || !slices.Equal(s.Preferences, []string{"node.labels.zone"}) || s.Replicas != 1 {
 		t.Fatalf("spec placement = %v %v replicas %d", s.Constraints, s.Preferences, s.Replicas)
+	}
+}
+
+// A deploy's record says where the new version's tasks ran: a success
+// after its watch, a failure before its new version is removed. One
+// Docker host records none.
+func TestRecordKeepsTheTasks(t *testing.T) {
+	f := newTaskFixture(t)
+	f.w.Replicas = 2
+	f.mustDeploy(t, "v1")
+	evs := Deploys(f.store.events["web"])
+	want := []TaskAt{{Slot: 1, Node: "n1", NodeName: "host-1", State: "running"}, {Slot: 2, Node: "n2", NodeName: "host-2", State: "running"}}
+	if len(evs) != 1 || !slices.Equal(evs[0].Tasks, want) {
+		t.Fatalf("records %+v, want one with tasks %v", evs, want)
+	}
+	if got := evs[0].TaskSummary(); got != "2 tasks running on host-1, host-2" {
+		t.Errorf("summary %q", got)
+	}
+
+	f.health = func(context.Context, string) error { return fmt.Errorf("%w: status 500", ErrUnhealthy) }
+	if _, err := f.deploy(t, "v2"); !errors.Is(err, ErrUnhealthy) {
+		t.Fatalf("v2: %v, want unhealthy", err)
+	}
+	evs = Deploys(f.store.events["web"])
+	if last := evs[len(evs)-1]; !strings.HasPrefix(last.Outcome, OutcomeFailed) || !slices.Equal(last.Tasks, want) {
+		t.Fatalf("failed record %+v, want its tasks %v", last, want)
+	}
+
+	f = newFixture(t)
+	f.mustDeploy(t, "v1")
+	if evs := f.store.events["web"]; len(evs) != 1 || evs[0].Tasks != nil {
+		t.Fatalf("one Docker host: records %+v, want one without tasks", evs)
+	}
+}
+
+func TestSummarizeTasks(t *testing.T) {
+	run := func(slot int, node, name, state string) TaskAt {
+		return TaskAt{Slot: slot, Node: node, NodeName: name, State: state}
+	}
+	cases := []struct {
+		tasks []TaskAt
+		want  string
+	}{
+		{nil, ""},
+		{[]TaskAt{run(1, "aaaaaaaaaaaaaaaaaaaaaaaaa", "", "running")}, "1 task running on aaaaaaaaaaaa"},
+		{[]TaskAt{run(1, "n1", "vm-a", "running"), run(2, "n1", "vm-a", "running")}, "2 tasks running on vm-a (2)"},
+		{[]TaskAt{run(1, "n1", "vm-a", "running"), run(2, "n2", "vm-b", "preparing"), run(3, "n3", "vm-c", "running")},
+			"3 tasks: 2 running on vm-a, vm-c; 1 preparing on vm-b"},
+		// Two nodes of one hostname (engines sharing a machine) are told apart.
+		{[]TaskAt{run(1, "n1xxxxxxxxxxxyyy", "vm", "running"), run(2, "n2xxxxxxxxxxxyyy", "vm", "running")},
+			"2 tasks running on vm/n1xxxxxxxxxx, vm/n2xxxxxxxxxx"},
+	}
+	for _, c := range cases {
+		if got := SummarizeTasks(c.tasks); got != c.want {
+			t.Errorf("SummarizeTasks(%v) = %q, want %q", c.tasks, got, c.want)
+		}
 	}
 }

@@ -67,6 +67,9 @@ func (m *Metrics) ForgetWorkload(workload string) {
 	m.deployPhase.DeletePartialMatch(l)
 	m.deploy.DeletePartialMatch(l)
 	m.instances.DeletePartialMatch(l)
+	if m.tasks != nil {
+		m.tasks.DeletePartialMatch(l)
+	}
 }
 
 // series returns the cached series of workload, creating them (every

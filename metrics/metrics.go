@@ -25,6 +25,10 @@ type Options struct {
 	// Runtime adds the standard go_* and process_* collectors (CPU,
 	// memory, goroutines) beside the tinyforge_* metrics.
 	Runtime bool
+	// Swarm is the sidecar's --engine swarm: tinyforge_instances counts
+	// services by their state (running, starting, exited), and
+	// tinyforge_tasks counts their tasks by task state.
+	Swarm bool
 }
 
 // Metrics holds every metric on a registry of its own (not the global
@@ -43,6 +47,8 @@ type Metrics struct {
 	reconnects    prometheus.Counter
 	workloads     *prometheus.GaugeVec
 	instances     *prometheus.GaugeVec
+	instStates    []string             // the states of instances: containers', or services' on a swarm
+	tasks         *prometheus.GaugeVec // nil unless Options.Swarm
 	notifications *prometheus.CounterVec
 
 	mu      sync.RWMutex
@@ -73,6 +79,16 @@ func New(o Options) *Metrics {
 		Help: "Workloads by state (declared, orphaned, conflict, invalid)."}, []string{labelState})
 	m.instances = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameInstances,
 		Help: "Containers of each workload, by Docker state."}, []string{labelWorkload, labelState})
+	m.instStates = instanceStates
+	if o.Swarm {
+		m.instances = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameInstances,
+			Help: "Services (deployed versions) of each workload, by state: running (every replica), starting, exited."},
+			[]string{labelWorkload, labelState})
+		m.instStates = serviceStates
+		m.tasks = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameTasks,
+			Help: "Tasks meant to run of each workload's services, by swarm task state."}, []string{labelWorkload, labelState})
+		m.reg.MustRegister(m.tasks)
+	}
 	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: nameNotifications,
 		Help: "Notification messages, by target and outcome (sent, failed, dropped)."}, []string{labelTarget, labelOutcome})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameBuildInfo,
@@ -155,12 +171,25 @@ func (m *Metrics) Workloads(counts map[string]int) {
 }
 
 // Instances sets the number of containers of workload in each Docker state
-// (created, running, exited, ...); absent states are zero.
+// (created, running, exited, ...), or with Options.Swarm of its services in
+// each service state; absent states are zero.
 func (m *Metrics) Instances(workload string, counts map[string]int) {
 	if m == nil {
 		return
 	}
-	setStates(m.instances, []string{workload}, instanceStates, counts)
+	setStates(m.instances, []string{workload}, m.instStates, counts)
+}
+
+// Tasks sets the number of tasks of workload's services in each swarm task
+// state (pending, preparing, running, failed, ...); absent states are zero.
+// Without Options.Swarm it does nothing. No node label: a node's id changes
+// when it rejoins, and where tasks run is in GET /v1/workloads and the
+// deploy history.
+func (m *Metrics) Tasks(workload string, counts map[string]int) {
+	if m == nil || m.tasks == nil {
+		return
+	}
+	setStates(m.tasks, []string{workload}, taskStates, counts)
 }
 
 // NotificationSent counts one notification message to target with its

@@ -313,3 +313,53 @@ func TestNilMetricsIsOff(t *testing.T) {
 	m.NotificationSent("ops", NotificationSent)
 	m.ForgetWorkload("shop")
 }
+
+// On a swarm an instance is a service (running, starting, exited) and
+// tinyforge_tasks counts its tasks by task state, bounded like every
+// other label; the output still passes promtool. Without Options.Swarm
+// there is no tinyforge_tasks at all.
+func TestSwarmInstancesAndTasks(t *testing.T) {
+	promtool := lookPromtool(t)
+	m := New(Options{Sources: sources, Swarm: true})
+	m.Instances("web", map[string]int{"running": 1, "starting": 1})
+	m.Tasks("web", map[string]int{"running": 3, "preparing": 1, "teleporting": 2})
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"instances web running", testutil.ToFloat64(m.instances.WithLabelValues("web", "running")), 1},
+		{"instances web starting", testutil.ToFloat64(m.instances.WithLabelValues("web", "starting")), 1},
+		{"instances web other", testutil.ToFloat64(m.instances.WithLabelValues("web", Other)), 0},
+		{"tasks web running", testutil.ToFloat64(m.tasks.WithLabelValues("web", "running")), 3},
+		{"tasks web preparing", testutil.ToFloat64(m.tasks.WithLabelValues("web", "preparing")), 1},
+		{"tasks web failed", testutil.ToFloat64(m.tasks.WithLabelValues("web", "failed")), 0},
+		{"tasks web other", testutil.ToFloat64(m.tasks.WithLabelValues("web", Other)), 2},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	_, body := scrape(t, m.Handler(""), "")
+	if n := strings.Count(body, "\n"+nameTasks+"{"); n != len(taskStates) {
+		t.Errorf("%d tinyforge_tasks series for one workload, want %d (one per state)", n, len(taskStates))
+	}
+	if strings.Contains(body, `state="restarting"`) {
+		t.Errorf("container states in the output on a swarm:\n%s", body)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("promtool check metrics: %v\n%s\noutput checked:\n%s", err, out, body)
+	}
+	m.ForgetWorkload("web")
+	if _, body := scrape(t, m.Handler(""), ""); strings.Contains(body, `workload="web"`) {
+		t.Errorf("web still in the output after ForgetWorkload:\n%s", body)
+	}
+
+	one := New(Options{Sources: sources})
+	one.Tasks("web", map[string]int{"running": 1})
+	if _, body := scrape(t, one.Handler(""), ""); strings.Contains(body, nameTasks) {
+		t.Errorf("tinyforge_tasks without --engine swarm:\n%s", body)
+	}
+}

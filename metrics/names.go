@@ -11,6 +11,7 @@ const (
 	nameEventsReconnects  = "tinyforge_docker_events_reconnects_total"
 	nameWorkloads         = "tinyforge_workloads"
 	nameInstances         = "tinyforge_instances"
+	nameTasks             = "tinyforge_tasks"
 	nameNotifications     = "tinyforge_notifications_total"
 	nameBuildInfo         = "tinyforge_build_info"
 )
@@ -76,13 +77,19 @@ const (
 )
 
 // The fixed value sets of each bounded label. Instance states are Docker's
-// container states, so a caller passes container.State as it is.
+// container states, so a caller passes container.State as it is; on a
+// swarm (Options.Swarm) an instance is a service, and its states are
+// swarmhost's: running (every replica runs), starting (fewer run), exited
+// (scaled to zero). Task states are the swarm's task states.
 var (
-	deployOutcomes       = []string{DeploySucceeded, DeployFailed, DeployRolledBack, DeploySkipped, Other}
-	deployPhases         = []string{PhasePull, PhaseRelease, PhaseCreate, PhaseHealth, PhaseSwitch, PhaseWatch, PhaseDrain, Other}
-	deliveryOutcomes     = []string{DeliveryAccepted, DeliveryDuplicate, DeliveryIgnored, DeliveryRejected, DeliveryUnauthorized, Other}
-	workloadStates       = []string{WorkloadDeclared, WorkloadOrphaned, WorkloadConflict, WorkloadInvalid, Other}
-	instanceStates       = []string{"created", "running", "restarting", "paused", "removing", "exited", "dead", Other}
+	deployOutcomes   = []string{DeploySucceeded, DeployFailed, DeployRolledBack, DeploySkipped, Other}
+	deployPhases     = []string{PhasePull, PhaseRelease, PhaseCreate, PhaseHealth, PhaseSwitch, PhaseWatch, PhaseDrain, Other}
+	deliveryOutcomes = []string{DeliveryAccepted, DeliveryDuplicate, DeliveryIgnored, DeliveryRejected, DeliveryUnauthorized, Other}
+	workloadStates   = []string{WorkloadDeclared, WorkloadOrphaned, WorkloadConflict, WorkloadInvalid, Other}
+	instanceStates   = []string{"created", "running", "restarting", "paused", "removing", "exited", "dead", Other}
+	serviceStates    = []string{"running", "starting", "exited", Other}
+	taskStates       = []string{"new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running",
+		"complete", "shutdown", "failed", "rejected", "remove", "orphaned", Other}
 	notificationOutcomes = []string{NotificationSent, NotificationFailed, NotificationDropped, Other}
 )
 

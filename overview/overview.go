@@ -56,13 +56,15 @@ type Workload struct {
 
 // Task is one task of a deployed version on a swarm.
 type Task struct {
-	ID      string `json:"id"`
-	Slot    int    `json:"slot"`
-	Node    string `json:"node"`
-	State   string `json:"state"`
-	Desired string `json:"desired"`
-	Address string `json:"address,omitempty"` // on the instance's network
-	Error   string `json:"error,omitempty"`
+	ID   string `json:"id"`
+	Slot int    `json:"slot"`
+	Node string `json:"node"` // node id
+	// NodeName is the node's hostname, when the manager told it.
+	NodeName string `json:"node_name,omitempty"`
+	State    string `json:"state"`
+	Desired  string `json:"desired"`
+	Address  string `json:"address,omitempty"` // on the instance's network
+	Error    string `json:"error,omitempty"`
 }
 
 // Approval is a delivery held for approval: POST

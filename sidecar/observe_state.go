@@ -22,7 +22,8 @@ type stateWatch struct {
 }
 
 // observeState publishes, after a reconcile pass, the workloads by state,
-// each workload's containers by Docker state and the inbox backlog;
+// each workload's containers by Docker state (on a swarm: its services by
+// state, and their tasks meant to run by task state) and the inbox backlog;
 // forgets the series of workloads gone; and notifies orphaned, conflict
 // and invalid workloads (notify drops an unchanged repeat), telling
 // notify when one is resolved so that a relapse is news again.
@@ -36,9 +37,9 @@ func (s *Sidecar) observeState(ctx context.Context, snapshot []deployer.Containe
 		metrics.WorkloadInvalid:  len(found.Invalid),
 	})
 
-	instances := map[string]map[string]int{}
+	instances, tasks := map[string]map[string]int{}, map[string]map[string]int{}
 	for name := range declared {
-		instances[name] = map[string]int{}
+		instances[name], tasks[name] = map[string]int{}, map[string]int{}
 	}
 	for _, c := range snapshot {
 		name := c.Labels[labels.ManagedWorkload]
@@ -46,12 +47,16 @@ func (s *Sidecar) observeState(ctx context.Context, snapshot []deployer.Containe
 			continue
 		}
 		if instances[name] == nil {
-			instances[name] = map[string]int{}
+			instances[name], tasks[name] = map[string]int{}, map[string]int{}
 		}
 		instances[name][c.State]++
+		for _, t := range c.Tasks { // a service's, on a swarm
+			tasks[name][t.State]++
+		}
 	}
 	for name, counts := range instances {
 		s.metrics.Instances(name, counts)
+		s.metrics.Tasks(name, tasks[name]) // nothing without --engine swarm
 	}
 	for name := range s.state.workloads {
 		if instances[name] == nil {

@@ -165,6 +165,33 @@ func TestObserveStateNotifiesOnceAndForgets(t *testing.T) {
 	}
 }
 
+// TestObserveStateCountsTasks: on a swarm each service of a workload counts
+// once in tinyforge_instances, by service state, and its tasks meant to run
+// in tinyforge_tasks, by task state.
+func TestObserveStateCountsTasks(t *testing.T) {
+	s := newTestSidecar(Config{}, nil, zerolog.Nop())
+	m := metrics.New(metrics.Options{Swarm: true})
+	s.observe(m, nil)
+	web := map[string]string{labels.ManagedWorkload: "web"}
+	snap := []deployer.Container{
+		{ID: "s1", State: "running", Labels: web, Tasks: []deployer.TaskAt{{Slot: 1, State: "running"}, {Slot: 2, State: "running"}}},
+		{ID: "s2", State: "starting", Labels: web, Tasks: []deployer.TaskAt{{Slot: 1, State: "running"}, {Slot: 2, State: "preparing"}}},
+	}
+	s.observeState(context.Background(), snap, nil)
+	body := scrapeText(t, m.Handler(""))
+	for _, want := range []string{
+		`tinyforge_instances{state="running",workload="web"} 1`,
+		`tinyforge_instances{state="starting",workload="web"} 1`,
+		`tinyforge_tasks{state="running",workload="web"} 3`,
+		`tinyforge_tasks{state="preparing",workload="web"} 1`,
+		`tinyforge_tasks{state="failed",workload="web"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 func scrapeText(t *testing.T, h http.Handler) string {
 	t.Helper()
 	rec := httptest.NewRecorder()

@@ -82,7 +82,8 @@ var (
 // New connects to Docker and Redis and wires the components.
 func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Sidecar, error) {
 	version, commit := buildInfo()
-	m := metrics.New(metrics.Options{Version: version, Commit: commit, Sources: intake.Sources, Runtime: true})
+	m := metrics.New(metrics.Options{Version: version, Commit: commit, Sources: intake.Sources, Runtime: true,
+		Swarm: cfg.Engine == EngineSwarm})
 	notifier, err := notify.New(cfg.Notify, notify.Options{Report: m.NotificationSent, Log: log})
 	if err != nil {
 		return nil, err

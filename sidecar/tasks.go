@@ -24,7 +24,7 @@ func (s *Sidecar) tasksOf(ctx context.Context, instances []deployer.Instance) ma
 		}
 		list := make([]overview.Task, 0, len(tasks))
 		for _, t := range tasks {
-			list = append(list, overview.Task{ID: t.ID, Slot: t.Slot, Node: t.Node, State: t.State, Desired: t.Desired,
+			list = append(list, overview.Task{ID: t.ID, Slot: t.Slot, Node: t.Node, NodeName: t.NodeName, State: t.State, Desired: t.Desired,
 				Address: t.Addresses[in.Network], Error: t.Err})
 		}
 		out[in.ID] = list

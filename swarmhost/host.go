@@ -28,6 +28,7 @@ type Engine interface {
 	ServiceUpdate(ctx context.Context, serviceID string, version swarm.Version, service swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
 	ServiceRemove(ctx context.Context, serviceID string) error
 	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+	NodeList(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
 	NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
 	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
 }
@@ -42,6 +43,7 @@ type Puller interface {
 type Host struct {
 	engine Engine
 	creds  sync.Map // repository → credentials name of its last Pull
+	nodes  sync.Map // node id → hostname, of the nodes seen (see nameNodes)
 
 	// Puller, when set, resolves images for Pull (and checks
 	// --allowed-images there). Nil: Pull resolves nothing and the nodes use

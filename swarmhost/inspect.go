@@ -56,8 +56,10 @@ func (h *Host) List(ctx context.Context, lbls map[string]string) ([]deployer.Con
 	if err != nil {
 		return nil, fmt.Errorf("list tasks of services %v: %w", lbls, err)
 	}
+	tasks := fromTasks(ts)
+	h.nameNodes(ctx, tasks)
 	byService := map[string][]Task{}
-	for _, t := range fromTasks(ts) {
+	for _, t := range tasks {
 		byService[t.Service] = append(byService[t.Service], t)
 	}
 	out := make([]deployer.Container, 0, len(svcs))
@@ -68,7 +70,7 @@ func (h *Host) List(ctx context.Context, lbls map[string]string) ([]deployer.Con
 }
 
 // fromService maps a service and its tasks (history included, ordered by
-// slot). Restarts counts tasks that ended on their own (failed, rejected,
+// slot). Tasks are those meant to run (desired state running). Restarts counts tasks that ended on their own (failed, rejected,
 // complete) and were replaced; the engine keeps a few per slot
 // (TaskHistoryRetentionLimit, 5 by default), so the count saturates there.
 func fromService(s swarm.Service, ts []Task) deployer.Container {
@@ -96,6 +98,9 @@ func fromService(s swarm.Service, ts []Task) deployer.Container {
 		switch swarm.TaskState(t.State) {
 		case swarm.TaskStateFailed, swarm.TaskStateRejected, swarm.TaskStateComplete:
 			c.Restarts++
+		}
+		if t.Desired == string(swarm.TaskStateRunning) {
+			c.Tasks = append(c.Tasks, deployer.TaskAt{Slot: t.Slot, Node: t.Node, NodeName: t.NodeName, State: t.State})
 		}
 		if t.Running() && c.IPs == nil {
 			c.IPs = t.Addresses

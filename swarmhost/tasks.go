@@ -23,9 +23,12 @@ type Task struct {
 	Service string // service id
 	Slot    int
 	Node    string // node id
-	State   string // the engine's task state: pending, preparing, running, failed, ...
-	Desired string // the state the orchestrator wants: running, shutdown, ...
-	Err     string // the engine's error for a failed, rejected or unschedulable task
+	// NodeName is the node's hostname (Tasks, Inspect and List fill it;
+	// "" when the manager could not list the nodes).
+	NodeName string
+	State    string // the engine's task state: pending, preparing, running, failed, ...
+	Desired  string // the state the orchestrator wants: running, shutdown, ...
+	Err      string // the engine's error for a failed, rejected or unschedulable task
 	// Addresses maps network name to the task's IP on it (overlay
 	// addresses: reachable from containers on the network, not from the host).
 	Addresses map[string]string
@@ -78,7 +81,35 @@ func (h *Host) serviceTasks(ctx context.Context, id string) (swarm.Service, []Ta
 	if err != nil {
 		return svc, nil, fmt.Errorf("list tasks: %w", err)
 	}
-	return svc, fromTasks(ts), nil
+	tasks := fromTasks(ts)
+	h.nameNodes(ctx, tasks)
+	return svc, tasks, nil
+}
+
+// nameNodes fills NodeName of every task from the hostnames of the nodes
+// seen so far; a node not seen yet costs one NodeList of the manager,
+// which refreshes them all. A failed list leaves the names empty (the
+// node id says where the task is).
+func (h *Host) nameNodes(ctx context.Context, ts []Task) {
+	listed := false
+	for i, t := range ts {
+		if t.Node == "" {
+			continue
+		}
+		name, ok := h.nodes.Load(t.Node)
+		if !ok && !listed {
+			listed = true
+			if nodes, err := h.engine.NodeList(ctx, swarm.NodeListOptions{}); err == nil {
+				for _, n := range nodes {
+					h.nodes.Store(n.ID, n.Description.Hostname)
+				}
+			}
+			name, ok = h.nodes.Load(t.Node)
+		}
+		if ok {
+			ts[i].NodeName = name.(string)
+		}
+	}
 }
 
 // fromTasks maps tasks, ordered by slot and then newest first.

@@ -1,11 +1,16 @@
 package swarmhost
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/tinyforge/tinyforge/deployer"
 )
 
 func task(slot int, state, desired swarm.TaskState, err string) Task {
@@ -89,6 +94,10 @@ func TestFromService(t *testing.T) {
 	if c.IPs["tf-net"] != "10.0.1.3" || c.HostPorts[8080] != 30001 {
 		t.Errorf("the first running task gives the addresses: %v %v", c.IPs, c.HostPorts)
 	}
+	wantTasks := []deployer.TaskAt{{Slot: 1, Node: first.Node, State: "running"}, {Slot: 2, Node: second.Node, State: "running"}}
+	if !slices.Equal(c.Tasks, wantTasks) {
+		t.Errorf("tasks %v, want those meant to run %v", c.Tasks, wantTasks)
+	}
 	if c.Name != "tf-web-v2-1" || c.Image != "web:v2" || c.Labels["tinyforge.managed"] != "true" || c.ID != "sid" {
 		t.Errorf("container %+v", c)
 	}
@@ -97,5 +106,53 @@ func TestFromService(t *testing.T) {
 	}
 	if c := fromService(svc(&zero), []Task{task(1, shut, shut, "")}); c.Running || c.State != StateStopped || c.IPs != nil {
 		t.Errorf("scaled to zero: running %v state %s ips %v", c.Running, c.State, c.IPs)
+	}
+}
+
+// nodeEngine answers NodeList with its nodes, counting the calls.
+type nodeEngine struct {
+	Engine
+	nodes []swarm.Node
+	err   error
+	calls int
+}
+
+func (e *nodeEngine) NodeList(context.Context, swarm.NodeListOptions) ([]swarm.Node, error) {
+	e.calls++
+	return e.nodes, e.err
+}
+
+func node(id, host string) swarm.Node {
+	return swarm.Node{ID: id, Description: swarm.NodeDescription{Hostname: host}}
+}
+
+// Tasks are named by their node's hostname; the manager is asked for the
+// nodes only when a task runs on a node not seen yet.
+func TestNameNodes(t *testing.T) {
+	e := &nodeEngine{nodes: []swarm.Node{node("n1", "vm-a"), node("n2", "vm-b")}}
+	h := New(e)
+	ctx := context.Background()
+	ts := []Task{{Node: "n1"}, {Node: "n2"}, {Node: ""}}
+	h.nameNodes(ctx, ts)
+	if ts[0].NodeName != "vm-a" || ts[1].NodeName != "vm-b" || ts[2].NodeName != "" || e.calls != 1 {
+		t.Fatalf("names %q %q %q after %d lists, want vm-a vm-b \"\" after 1", ts[0].NodeName, ts[1].NodeName, ts[2].NodeName, e.calls)
+	}
+	again := []Task{{Node: "n2"}}
+	h.nameNodes(ctx, again)
+	if again[0].NodeName != "vm-b" || e.calls != 1 {
+		t.Fatalf("known node: %q after %d lists, want vm-b from the cache", again[0].NodeName, e.calls)
+	}
+	e.nodes = append(e.nodes, node("n3", "vm-c"))
+	joined := []Task{{Node: "n3"}, {Node: "n4"}}
+	h.nameNodes(ctx, joined)
+	if joined[0].NodeName != "vm-c" || joined[1].NodeName != "" || e.calls != 2 {
+		t.Fatalf("new nodes: %q %q after %d lists, want vm-c and none after 2 (one list per pass)", joined[0].NodeName, joined[1].NodeName, e.calls)
+	}
+	e.err = errors.New("manager busy")
+	h2 := New(e)
+	failed := []Task{{Node: "n1"}}
+	h2.nameNodes(ctx, failed)
+	if failed[0].NodeName != "" {
+		t.Fatalf("a failed list named the node %q", failed[0].NodeName)
 	}
 }

@@ -77,7 +77,8 @@ func sampleStatus(now time.Time) overview.Status {
 			History: []deployer.Event{
 				{Deploy: "d2", Outcome: "deployed", Image: "reg.test/web:v2", Tag: "v2", Digest: "sha256:2222222222222222222222", Took: 1500 * time.Millisecond,
 					Steps:   []deployer.StepTime{{Step: "locked"}, {Step: "pulled", Took: 300 * time.Millisecond}},
-					Release: &deployer.ReleaseRun{Exit: 0, Took: 2 * time.Second, Output: "migrated <3> tables\n"}},
+					Release: &deployer.ReleaseRun{Exit: 0, Took: 2 * time.Second, Output: "migrated <3> tables\n"},
+					Tasks:   []deployer.TaskAt{{Slot: 1, Node: "n1", NodeName: "node-a", State: "running"}, {Slot: 2, Node: "n2", NodeName: "node-b", State: "running"}}},
 				{Deploy: "d1", Outcome: "deployed", Image: "reg.test/web:v1", Tag: "v1", Digest: "sha256:1111111111111111111111"},
 			},
 		}},
@@ -168,7 +169,7 @@ func TestLoginSessionAndPage(t *testing.T) {
 	}
 	for _, want := range []string{
 		`id="w-web"`, `data-serving-digest="sha256:2222222222222222222222"`, `href="https://web.example.test"`,
-		"web-v2-abc", "5m", "pulled <em>300ms</em>", "release command: exit 0 after 2s", "<pre>migrated &lt;3&gt; tables\n</pre>", `<option value="sha256:1111111111111111111111">v1`,
+		"web-v2-abc", "5m", "pulled <em>300ms</em>", "release command: exit 0 after 2s", `<div class="tasks muted">2 tasks running on node-a, node-b</div>`, "<pre>migrated &lt;3&gt; tables\n</pre>", `<option value="sha256:1111111111111111111111">v1`,
 		"tinyforge.workloads.api.port: not a number", `href="/ui/teardown?workload=old"`, "/ui/static/live.js",
 	} {
 		if !strings.Contains(body, want) {

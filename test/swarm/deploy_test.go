@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -38,6 +40,7 @@ func TestSwarmBlueGreen(t *testing.T) {
 	served := w.waitServed("v1", 2*time.Minute)
 	t.Logf("MEASURED: v1 push to served on the swarm (2 replicas): %s", served.Sub(pushed).Round(time.Millisecond))
 	w.checkState("v1")
+	w.checkRecordAndMetrics("v1")
 
 	l := startLoad(w, 100)
 	pushed = w.push("v2")
@@ -55,11 +58,13 @@ func TestSwarmBlueGreen(t *testing.T) {
 		t.Errorf("load ran at %.0f req/s, want about 100", rate)
 	}
 	w.checkState("v2")
+	w.checkRecordAndMetrics("v2")
 
 	t.Run("unhealthy v3 leaves v2 serving", func(t *testing.T) {
 		w.push("v3", "HEALTH=fail")
 		ref := w.repo + ":v3"
 		var outcome string
+		var tasks []deployer.TaskAt
 		w.eventually(time.Minute, "failed deploy of v3 recorded", func() bool {
 			var st statusBody
 			if w.getJSON("/v1/workloads", &st) != nil || st.Workloads["web"] == nil {
@@ -67,13 +72,16 @@ func TestSwarmBlueGreen(t *testing.T) {
 			}
 			for _, ev := range st.Workloads["web"].History {
 				if ev.Image == ref && strings.HasPrefix(ev.Outcome, deployer.OutcomeFailed) {
-					outcome = ev.Outcome
+					outcome, tasks = ev.Outcome, ev.Tasks
 					return true
 				}
 			}
 			return false
 		})
-		t.Logf("v3: %s", outcome)
+		t.Logf("v3: %s (%s)", outcome, deployer.SummarizeTasks(tasks))
+		if len(tasks) != 2 {
+			t.Errorf("the failed record names tasks %v, want the 2 tasks of v3 as they were when it failed", tasks)
+		}
 		if !strings.Contains(outcome, "health check") {
 			t.Errorf("v3 failed for another reason than its health check: %s", outcome)
 		}
@@ -148,6 +156,79 @@ func (w *world) checkState(tag string) {
 	for _, r := range web.Routes {
 		if r.Container != svc.ID || !strings.HasPrefix(r.Upstream, svc.Spec.Name+":") {
 			w.t.Errorf("route %s -> %s (%s), want the service %s by name", r.Host, r.Upstream, r.Container, svc.Spec.Name)
+		}
+	}
+}
+
+// checkRecordAndMetrics compares the history record of tag's deploy and
+// the sidecar's metrics with `docker service ps`: the record names each
+// task of the serving service (slot, node, state: running), and
+// tinyforge_instances / tinyforge_tasks count one running service of two
+// running tasks.
+func (w *world) checkRecordAndMetrics(tag string) {
+	w.t.Helper()
+	svcs := w.services()
+	if len(svcs) != 1 {
+		w.t.Fatalf("services of web: %d, want one (%s)", len(svcs), tag)
+	}
+	var want []string // slot/node/state, as docker service ps says
+	for _, task := range w.tasks(svcs[0].ID) {
+		want = append(want, fmt.Sprintf("%d/%s/%s", task.Slot, task.NodeID, task.Status.State))
+	}
+	slices.Sort(want)
+	var rec *deployer.Event // recorded after the watch, which follows the switch
+	w.eventually(30*time.Second, "the deployed record of "+tag, func() bool {
+		var st statusBody
+		if w.getJSON("/v1/workloads", &st) != nil || st.Workloads["web"] == nil {
+			return false
+		}
+		for _, ev := range st.Workloads["web"].History { // newest first
+			if ev.Tag == tag && ev.Outcome == deployer.OutcomeDeployed {
+				rec = &ev
+				return true
+			}
+		}
+		return false
+	})
+	var got []string
+	for _, task := range rec.Tasks {
+		got = append(got, fmt.Sprintf("%d/%s/%s", task.Slot, task.Node, task.State))
+		if task.NodeName == "" {
+			w.t.Errorf("record of %s: task %d without its node's hostname", tag, task.Slot)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		w.t.Errorf("record of %s: tasks %v, docker service ps %v", tag, got, want)
+	}
+	w.t.Logf("record of %s: %s", tag, rec.TaskSummary())
+
+	series := []string{
+		`tinyforge_instances{state="running",workload="web"} 1`,
+		`tinyforge_instances{state="starting",workload="web"} 0`,
+		fmt.Sprintf(`tinyforge_tasks{state="running",workload="web"} %d`, len(want)),
+		`tinyforge_tasks{state="preparing",workload="web"} 0`,
+	}
+	var missing []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		missing = missing[:0]
+		resp, err := httpClient().Get(w.api("/metrics"))
+		if err != nil {
+			missing = append(missing, err.Error())
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, s := range series {
+				if !strings.Contains(string(b), "\n"+s+"\n") {
+					missing = append(missing, s)
+				}
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("metrics after 30 s lack %v", missing)
 		}
 	}
 }

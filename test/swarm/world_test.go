@@ -59,19 +59,29 @@ type world struct {
 	host      string // the public host of the workload's face
 	apiToken  string
 	hookToken string
-	sidecar   string // container id
-	app       string // the testapp image on the shared engine, v1
-	images    map[string]string
+	sidecar   string // container id; "" when the sidecar runs as a service
+	// sidecarService: the sidecar runs as the service sidecarSvc of two
+	// replicas (see newServiceWorld), behind Caddy's hooks server.
+	sidecarService bool
+	app            string // the testapp image on the shared engine, v1
+	images         map[string]string
 }
 
 // newWorld builds the images, starts the private swarm and everything on
 // it, and waits until the sidecar answers.
 func newWorld(t *testing.T, workload map[string]string) *world {
 	t.Helper()
+	return buildWorld(t, workload, false)
+}
+
+// buildWorld is newWorld, with the sidecar as a container or, when
+// service, as a service of two replicas (see startSidecarService).
+func buildWorld(t *testing.T, workload map[string]string, service bool, sidecarEnv ...string) *world {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("swarm e2e: starts a private Docker engine")
 	}
-	w := &world{t: t, main: testsvc.Docker(t), host: "www.swarm.test", apiToken: token(), hookToken: token()}
+	w := &world{t: t, main: testsvc.Docker(t), host: "www.swarm.test", apiToken: token(), hookToken: token(), sidecarService: service}
 	w.images = standins(t, w.main)
 	w.images["TINYFORGE_IMAGE"] = makeImage(t, w.main)
 	w.app = "tf-sw-" + testsvc.RunID + "-app:base"
@@ -95,7 +105,11 @@ func newWorld(t *testing.T, workload map[string]string) *world {
 	w.repo = regHost + "/swarm/app"
 	w.run("redis", w.images["REDIS_IMAGE"], runOpts{cmd: []string{"redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"}})
 	w.startEdge()
-	w.startSidecar(nil)
+	if service {
+		w.startSidecarService(sidecarEnv)
+	} else {
+		w.startSidecar(sidecarEnv)
+	}
 	w.reg = testsvc.RegistryAt(t, regHost, &testsvc.Notify{
 		URL: "http://" + w.e.Addr + ":" + apiPort + "/v1/hooks/distribution", Token: w.hookToken})
 	w.controller(workload)
@@ -145,26 +159,37 @@ func (w *world) run(name, img string, o runOpts) string {
 }
 
 // startEdge runs Caddy on the overlay with its admin API on its overlay
-// address (as compose.swarm.yml does) and its HTTP port published.
+// address (as compose.swarm.yml does) and its HTTP port published. With
+// the sidecar as a service, Caddy also publishes the API port, where a
+// server of its own (which the sidecar never touches) proxies to the
+// sidecar service by name: DNS round-robin over its replicas, retried
+// while one is gone. That is the one address the registry notifies.
 func (w *world) startEdge() {
 	w.t.Helper()
+	conf := `{"admin": {"listen": "caddy:2019"}}`
+	ports := []string{edgePort}
+	if w.sidecarService {
+		conf = `{"admin": {"listen": "caddy:2019"}, "apps": {"http": {"servers": {"sidecar": {"listen": [":` + apiPort + `"],
+			"routes": [{"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "` + sidecarSvc + `:` + apiPort + `"}],
+				"load_balancing": {"try_duration": "15s", "try_interval": "250ms"},
+				"transport": {"protocol": "http", "dial_timeout": "2s"}}]}]}}}}}`
+		ports = append(ports, apiPort)
+	}
 	cfg := filepath.Join(w.t.TempDir(), "caddy.json")
-	if err := os.WriteFile(cfg, []byte(`{"admin": {"listen": "caddy:2019"}}`), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
 	w.run("caddy", w.images["CADDY_IMAGE"], runOpts{
 		cmd:   []string{"caddy", "run", "--config", "/etc/caddy/caddy.json"},
-		binds: []string{cfg + ":/etc/caddy/caddy.json:ro"}, ports: []string{edgePort},
+		binds: []string{cfg + ":/etc/caddy/caddy.json:ro"}, ports: ports,
 		// Caddy rebinds on every config change; queued connections move over.
 		sysctls: map[string]string{"net.ipv4.tcp_migrate_req": "1"},
 	})
 }
 
-// startSidecar runs the sidecar from `make image` on the overlay with the
-// manager's socket, --engine swarm, and waits until its API answers.
-func (w *world) startSidecar(extraEnv []string) {
-	w.t.Helper()
-	env := append([]string{
+// sidecarEnv is the sidecar's configuration in every world, then extra.
+func (w *world) sidecarEnv(extra []string) []string {
+	return append([]string{
 		"TINYFORGE_ENGINE=swarm",
 		"TINYFORGE_NETWORK=" + w.net,
 		"TINYFORGE_LISTEN=:" + apiPort,
@@ -180,10 +205,16 @@ func (w *world) startSidecar(extraEnv []string) {
 		"TINYFORGE_STOP_GRACE=5s",
 		"TINYFORGE_RECONCILE_INTERVAL=1s",
 		"TINYFORGE_WATCH=2s",
-		"TINYFORGE_INSTANCE_ID=sidecar-" + testsvc.RunID,
 		"TINYFORGE_LOG_FORMAT=json",
 		"TINYFORGE_LOG_LEVEL=debug",
-	}, extraEnv...)
+	}, extra...)
+}
+
+// startSidecar runs the sidecar from `make image` on the overlay with the
+// manager's socket, --engine swarm, and waits until its API answers.
+func (w *world) startSidecar(extraEnv []string) {
+	w.t.Helper()
+	env := w.sidecarEnv(append([]string{"TINYFORGE_INSTANCE_ID=sidecar-" + testsvc.RunID}, extraEnv...))
 	w.sidecar = w.run("tinyforge", w.images["TINYFORGE_IMAGE"], runOpts{
 		env: env, user: "0:0", ports: []string{apiPort},
 		binds: []string{w.e.Socket + ":/var/run/docker.sock"},
@@ -347,10 +378,15 @@ func (w *world) tasks(serviceID string) []swarm.Task {
 	return ts
 }
 
+// logs is the last lines of a container's output, all of it when lines < 0.
 func (w *world) logs(id string, lines int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := w.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines)})
+	tail := "all"
+	if lines >= 0 {
+		tail = fmt.Sprint(lines)
+	}
+	r, err := w.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
 	if err != nil {
 		return err.Error()
 	}
