@@ -19,7 +19,8 @@
 # tinyforge.standin=true; remove them with
 #   docker image rm $(docker images -q --filter label=tinyforge.standin=true)
 # Extra labels for the images (e.g. a test run's) come from STANDIN_LABELS
-# ("k=v k2=v2").
+# ("k=v k2=v2"); STANDIN_TAG adds a suffix to the tag, so a caller that
+# removes its images afterwards owns its own tags (tests running at once).
 set -euo pipefail
 
 for bin in redis-server caddy docker-registry haproxy dash sed; do
@@ -49,7 +50,7 @@ copy_bin() {
 build() {
   local name=$1 var=$2 dir=$work/$1 hash ref
   hash=$(cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
-  ref=tinyforge-standin/$name:$hash
+  ref=tinyforge-standin/$name:$hash${STANDIN_TAG:+-$STANDIN_TAG}
   if ! docker image inspect "$ref" >/dev/null 2>&1; then
     local labels=(--label tinyforge.standin=true) kv
     for kv in ${STANDIN_LABELS:-}; do labels+=(--label "$kv"); done

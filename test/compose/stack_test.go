@@ -9,7 +9,6 @@ package compose
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -69,38 +68,16 @@ func composeCommand(t *testing.T) []string {
 	return nil
 }
 
-// standins builds the stand-in images and returns their variables
-// (REDIS_IMAGE=..., ...). They are removed when the test ends unless
-// TINYFORGE_KEEP_STANDINS=1 keeps them as a cache for the next run (their
-// tag is a hash of their content, so a rerun reuses them).
+// standins builds the stand-in images (testsvc.Standins) and returns
+// their variables (REDIS_IMAGE=..., ...), for compose's environment.
 func standins(t *testing.T, cli *client.Client) []string {
 	t.Helper()
-	for _, bin := range []string{"redis-server", "caddy", "docker-registry", "haproxy"} {
-		if _, err := exec.LookPath(bin); err != nil && !(bin == "haproxy" && fileExists("/usr/sbin/haproxy")) {
-			testsvc.Unavailable(t, "%s is missing: scripts/install-deps.sh installs it", bin)
-		}
-	}
-	cmd := exec.Command("scripts/standin-images.sh")
-	cmd.Dir = repoRoot
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("scripts/standin-images.sh: %v\n%s", err, stderr.String())
-	}
-	vars := strings.Fields(string(out))
-	if os.Getenv("TINYFORGE_KEEP_STANDINS") != "1" {
-		t.Cleanup(func() {
-			for _, v := range vars {
-				_, ref, _ := strings.Cut(v, "=")
-				removeImage(t, cli, ref)
-			}
-		})
+	var vars []string
+	for k, v := range testsvc.Standins(t, cli, repoRoot) {
+		vars = append(vars, k+"="+v)
 	}
 	return vars
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // makeImage runs `make image` into a private tag, binary and context (the
 // tracked bin/ is left alone) and removes the image at the end.

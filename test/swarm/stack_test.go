@@ -36,7 +36,7 @@ func TestComposeSwarmStack(t *testing.T) {
 		testsvc.Unavailable(t, "the docker CLI is not installed")
 	}
 	w := &world{t: t, main: testsvc.Docker(t), host: "www.swarm.test", hookToken: token()}
-	w.images = standins(t, w.main)
+	w.images = testsvc.Standins(t, w.main, repoRoot)
 	w.images["TINYFORGE_IMAGE"] = makeImage(t, w.main)
 	w.e = testsvc.NewPrivateEngine(t)
 	w.cli = w.e.Client

@@ -82,7 +82,7 @@ func buildWorld(t *testing.T, workload map[string]string, service bool, sidecarE
 		t.Skip("swarm e2e: starts a private Docker engine")
 	}
 	w := &world{t: t, main: testsvc.Docker(t), host: "www.swarm.test", apiToken: token(), hookToken: token(), sidecarService: service}
-	w.images = standins(t, w.main)
+	w.images = testsvc.Standins(t, w.main, repoRoot)
 	w.images["TINYFORGE_IMAGE"] = makeImage(t, w.main)
 	w.app = "tf-sw-" + testsvc.RunID + "-app:base"
 	testsvc.BuildImage(t, w.main, w.app, nil)
@@ -399,39 +399,6 @@ func (w *world) logs(id string, lines int) string {
 		}
 		return r
 	}, b.String())
-}
-
-// standins builds the stand-in images (scripts/standin-images.sh) on the
-// shared engine and returns NAME=ref; removed at the end unless
-// TINYFORGE_KEEP_STANDINS=1 keeps them for the next run.
-func standins(t *testing.T, cli *client.Client) map[string]string {
-	t.Helper()
-	for _, bin := range []string{"redis-server", "caddy", "docker-registry"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			testsvc.Unavailable(t, "%s is missing: scripts/install-deps.sh installs it", bin)
-		}
-	}
-	cmd := exec.Command("scripts/standin-images.sh")
-	cmd.Dir = repoRoot
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("scripts/standin-images.sh: %v\n%s", err, stderr.String())
-	}
-	vars := map[string]string{}
-	for _, kv := range strings.Fields(string(out)) {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	if os.Getenv("TINYFORGE_KEEP_STANDINS") != "1" {
-		t.Cleanup(func() {
-			for _, ref := range vars {
-				removeImage(t, cli, ref)
-			}
-		})
-	}
-	return vars
 }
 
 // makeImage runs `make image` into a private tag and removes it at the end.

@@ -101,7 +101,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	  }).observe(document.querySelector("main"), {subtree: true, childList: true});
 	  "ok"`)
 	s.push("v3")
-	until("v3's deploy succeeded in the live view", live+`.dataset.state === "succeeded"`, 90*time.Second)
+	// The box still shows v2's finished deploy (succeeded) until v3's first
+	// step arrives: wait for v3's own outcome.
+	until("v3's deploy succeeded in the live view", live+`.dataset.tag === "v3" && `+live+`.dataset.state === "succeeded"`, 90*time.Second)
 	seen := eval(`JSON.stringify(window.__seen)`)
 	steps := eval(`Array.from(` + live + `.querySelectorAll("li[data-step]")).map(function (li) { return li.dataset.step; }).join(",")`)
 	t.Logf("live view step counts as they appeared: %s; steps: %s", seen, steps)

@@ -22,6 +22,7 @@
     box.hidden = false;
     box.className = "live" + (ev.type === "finished" ? (ev.succeeded ? " ok" : " bad") : "");
     box.setAttribute("data-deploy", ev.deploy);
+    box.setAttribute("data-tag", ev.tag || "");
     box.setAttribute("data-state", ev.type === "finished" ? (ev.succeeded ? "succeeded" : "failed") : "running");
     box.textContent = "";
     var title = document.createElement("div");
