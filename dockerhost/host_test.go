@@ -112,6 +112,29 @@ func TestPullMissingTag(t *testing.T) {
 	}
 }
 
+// TestPullWaitsForATagBeingLinked: distribution notifies a push before it
+// links the tag, so a pull by tag right after the webhook can find no
+// manifest. The pull tries again for a few seconds and gets the tag once
+// the registry has it.
+func TestPullWaitsForATagBeingLinked(t *testing.T) {
+	_, h := newHost(t)
+	reg := testsvc.Registry(t, nil)
+	repo := "tinyforge-" + testsvc.RunID + "/late"
+	ref := reg.Ref(repo + ":v1")
+	pushed := make(chan string, 1)
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		pushed <- testsvc.UploadImage(t, reg.Host, repo, "v1")
+	}()
+	digest, err := h.Pull(ctxFor(t, time.Minute), ref, "")
+	if err != nil {
+		t.Fatalf("Pull of a tag linked 400 ms later: %v", err)
+	}
+	if want := <-pushed; digest != want {
+		t.Errorf("Pull digest = %q, pushed %q", digest, want)
+	}
+}
+
 func TestEnsureNetworkIdempotent(t *testing.T) {
 	cli, h := newHost(t)
 	ctx := ctxFor(t, time.Minute)

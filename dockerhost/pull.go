@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -38,12 +40,21 @@ func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 			return c.Digest().String(), nil
 		}
 	}
-	body, err := h.engine.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
-	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+	// A tag a registry has just announced may not be linked yet
+	// (distribution notifies before it links the tag): a pull by tag that
+	// finds no manifest is tried again for a few seconds.
+	_, byDigest := named.(reference.Canonical)
+	for wait := tagLinkFirstWait; ; wait *= 2 {
+		err = h.pull(ctx, ref, auth)
+		if err == nil || byDigest || !cerrdefs.IsNotFound(err) || wait > tagLinkLastWait {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("pull %s: %w", ref, err)
+		case <-time.After(wait):
+		}
 	}
-	err = jsonmessage.DisplayJSONMessagesStream(body, io.Discard, 0, false, nil)
-	_ = body.Close()
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -55,6 +66,24 @@ func (h *Host) Pull(ctx context.Context, ref, creds string) (string, error) {
 		return "", fmt.Errorf("pull %s: inspect: %w", ref, err)
 	}
 	return repoDigest(named.Name(), inspect.RepoDigests), nil
+}
+
+// A pull by tag that finds no manifest waits tagLinkFirstWait, then twice
+// as long each time, up to tagLinkLastWait: about 3 s in all.
+const (
+	tagLinkFirstWait = 100 * time.Millisecond
+	tagLinkLastWait  = 1600 * time.Millisecond
+)
+
+// pull runs one pull of ref and reads its progress stream to the end,
+// where the engine reports failures.
+func (h *Host) pull(ctx context.Context, ref, auth string) error {
+	body, err := h.engine.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	return jsonmessage.DisplayJSONMessagesStream(body, io.Discard, 0, false, nil)
 }
 
 // registryAuth encodes the X-Registry-Auth header. It is always sent, empty
