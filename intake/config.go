@@ -48,6 +48,9 @@ type HookConfig struct {
 	// TokenHosts may issue bearer tokens for registries other than their
 	// own host (a registry's token realm is otherwise refused there).
 	TokenHosts []string
+	// RegistryEndpoints maps registry hosts as images name them to the
+	// base URL the sidecar reaches them at (registryapi.Resolver.Endpoints).
+	RegistryEndpoints map[string]string
 }
 
 // Config is what the intake is told by the composition root.

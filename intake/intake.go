@@ -63,8 +63,9 @@ func New(cfg Config, store Store, declared Declared, submit func(...deployer.Req
 	}
 	return &Intake{
 		cfg: cfg, store: store, declared: declared, log: log,
-		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries, TokenHosts: cfg.Hooks.TokenHosts, Allow: cfg.Images.Allows},
-		inbox:    newInbox(store, submit, cfg.Consumer, log),
+		resolver: &registryapi.Resolver{Insecure: cfg.Hooks.InsecureRegistries, TokenHosts: cfg.Hooks.TokenHosts,
+			Endpoints: cfg.Hooks.RegistryEndpoints, Allow: cfg.Images.Allows},
+		inbox: newInbox(store, submit, cfg.Consumer, log),
 	}
 }
 

@@ -52,6 +52,12 @@ type Resolver struct {
 	// TokenHosts lists hosts, besides a registry's own, that may issue its
 	// bearer tokens (see checkRealm).
 	TokenHosts []string
+	// Endpoints maps a registry host as images name it (canonical, e.g.
+	// "127.0.0.1:5000") to the base URL the resolver reaches it at
+	// ("http://registry:5000"), for a registry the sidecar sees under
+	// another name than the engine (the compose stack's bundled one).
+	// Its token realm may be on either host.
+	Endpoints map[string]string
 }
 
 var defaultClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: redirect.SameHost}
@@ -170,8 +176,12 @@ func (r *Resolver) request(ctx context.Context, method, url, accept, auth string
 	return req, nil
 }
 
-// baseURL is the scheme and API host of a registry, as Docker reaches it.
+// baseURL is the scheme and API host of a registry, as Docker reaches it,
+// or its entry in Endpoints.
 func (r *Resolver) baseURL(host string) string {
+	if u, ok := r.Endpoints[host]; ok {
+		return strings.TrimSuffix(u, "/")
+	}
 	if r.insecure(host) {
 		return "http://" + imageref.APIHost(host)
 	}

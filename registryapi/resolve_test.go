@@ -223,3 +223,24 @@ func TestDigestSeesARepush(t *testing.T) {
 		t.Errorf("%d HEAD and %d GET requests for 3 lookups, want 3 HEAD and no GET", h, g)
 	}
 }
+
+// TestDigestThroughAnEndpoint: an image named after a host the sidecar
+// cannot reach (the engine's 127.0.0.1:5000 in the compose stack) is
+// resolved at the registry's Endpoints URL, and errors still name the
+// image as written.
+func TestDigestThroughAnEndpoint(t *testing.T) {
+	reg := testsvc.Registry(t, nil)
+	v1 := testsvc.UploadImage(t, reg.Host, "team/web", "v1")
+	image := "registry.invalid:5000/team/web"
+	r := Resolver{Endpoints: map[string]string{"registry.invalid:5000": "http://" + reg.Host + "/"}}
+	if got, err := r.Digest(context.Background(), image, "v1"); err != nil || got != v1 {
+		t.Fatalf("Digest through the endpoint = %q, %v; want %s", got, err, v1)
+	}
+	if _, err := r.Digest(context.Background(), image, "v9"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), image+":v9") {
+		t.Errorf("missing tag through the endpoint: %v, want ErrNotFound naming %s:v9", err, image)
+	}
+	var direct Resolver
+	if _, err := direct.Digest(context.Background(), image, "v1"); err == nil {
+		t.Fatal("without the endpoint the unreachable host resolved: the test would prove nothing")
+	}
+}

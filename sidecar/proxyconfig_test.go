@@ -5,6 +5,22 @@ import (
 	"testing"
 )
 
+func TestRegistryEndpointsFlag(t *testing.T) {
+	testParseCases(t, []parseCase{
+		{"none", nil, envPairs(), ""},
+		{"two", []string{"--registry-endpoints", "127.0.0.1:5000=http://registry:5000, ghcr.io=https://mirror.internal/"}, envPairs(), ""},
+		{"no url", []string{"--registry-endpoints", "127.0.0.1:5000"}, envPairs(), "want host=URL"},
+		{"no host", []string{"--registry-endpoints", "=http://registry:5000"}, envPairs(), "want host=URL"},
+		{"not http", []string{"--registry-endpoints", "r:5000=ftp://registry"}, envPairs(), "want an http or https URL"},
+		{"a path", []string{"--registry-endpoints", "r:5000=http://registry:5000/v2"}, envPairs(), "want an http or https URL"},
+		{"credentials", []string{"--registry-endpoints", "r:5000=http://u:p@registry:5000"}, envPairs(), "want an http or https URL"},
+	})
+	c, err := Parse([]string{"--registry-endpoints", "127.0.0.1:5000=http://registry:5000/"}, envPairs())
+	if err != nil || c.Hooks.RegistryEndpoints["127.0.0.1:5000"] != "http://registry:5000" {
+		t.Errorf("endpoints = %v, %v", c.Hooks.RegistryEndpoints, err)
+	}
+}
+
 func TestProxyFlags(t *testing.T) {
 	testParseCases(t, []parseCase{
 		{"caddy default", nil, envPairs(), ""},

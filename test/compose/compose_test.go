@@ -59,6 +59,15 @@ func TestComposeExample(t *testing.T) {
 		}
 	})
 
+	step(t, "webhook digests confirmed at the registry", func() {
+		// The sidecar reaches the registry on the hooks network
+		// (TINYFORGE_REGISTRY_ENDPOINTS), so every push's digest was checked
+		// and deployed by digest, never left to a pull of the tag.
+		if got := lines(s.logs(), "cannot be checked against the registry"); len(got) > 0 {
+			t.Errorf("the sidecar could not ask the registry about a webhook's digest:\n%s", strings.Join(got, "\n"))
+		}
+	})
+
 	step(t, "isolation", func() { isolation(t, s) })
 
 	step(t, "forbidden network", func() {
