@@ -70,21 +70,31 @@ type Host struct {
 func New(engine Engine) *Host { return &Host{engine: engine} }
 
 // FromEnv connects to the engine named by the DOCKER_* environment
-// (default: the local socket), negotiating the API version so the same
-// binary works with old engines (20.10, API 1.41) and new ones.
+// (default: the local socket): see Connect.
 func FromEnv() (*Host, error) {
+	cli, err := Connect()
+	if err != nil {
+		return nil, err
+	}
+	return New(cli), nil
+}
+
+// Connect returns a client of the engine named by the DOCKER_* environment
+// (default: the local socket), the API version negotiated so the same
+// binary works with old engines (20.10, API 1.41) and new ones. It
+// negotiates now: the client otherwise negotiates lazily on the first
+// request, and several methods (list, events, stop) read the version
+// unlocked before that, a data race when the first calls are concurrent.
+// An unreachable engine leaves negotiation to the first request.
+func Connect() (*client.Client, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	// Negotiate now: the client otherwise negotiates lazily on the first
-	// request, and several methods (list, events, stop) read the version
-	// unlocked before that, a data race when the first calls are concurrent.
-	// An unreachable engine leaves negotiation to the first request.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cli.NegotiateAPIVersion(ctx)
-	return New(cli), nil
+	return cli, nil
 }
 
 // Close releases the engine's connections when it holds any.

@@ -2,7 +2,6 @@ package swarmhost
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -11,9 +10,9 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
 
 	"github.com/tinyforge/tinyforge/deployer"
+	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/policy"
 )
 
@@ -72,16 +71,13 @@ type Host struct {
 // to a manager.
 func New(engine Engine) *Host { return &Host{engine: engine} }
 
-// FromEnv connects to the engine named by the DOCKER_* environment,
-// negotiating the API version as dockerhost.FromEnv does.
+// FromEnv connects to the engine named by the DOCKER_* environment, as
+// dockerhost.Connect does.
 func FromEnv() (*Host, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := dockerhost.Connect()
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cli.NegotiateAPIVersion(ctx)
 	return New(cli), nil
 }
 
