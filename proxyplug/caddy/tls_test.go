@@ -92,15 +92,22 @@ func TestRedirectNamesThePublishedHTTPSPort(t *testing.T) {
 	if err := p.Upsert(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
+	wantRedirect(t, cs, r.Host, "https://www.example.com:8443/a?b=c")
+}
+
+// wantRedirect asks Caddy's plain server for host's /a?b=c and wants a
+// permanent redirect to location.
+func wantRedirect(t *testing.T, cs *testsvc.CaddyServer, host, location string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+cs.HTTPAddr+"/a?b=c", nil)
-	req.Host = r.Host
+	req.Host = host
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusPermanentRedirect || loc != "https://www.example.com:8443/a?b=c" {
-		t.Errorf("http: %s Location %q, want 308 to https://www.example.com:8443/a?b=c", resp.Status, loc)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusPermanentRedirect || loc != location {
+		t.Errorf("http: %s Location %q, want 308 to %s", resp.Status, loc, location)
 	}
 }
 
@@ -118,16 +125,7 @@ func TestTLSFaceServedOverHTTPSWithRedirect(t *testing.T) {
 		t.Fatalf("https before switch: %d %q, want 200 blue", code, body)
 	}
 	// Plain HTTP redirects to the same URL over HTTPS.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+cs.HTTPAddr+"/a?b=c", nil)
-	req.Host = r.Host
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusPermanentRedirect || loc != "https://www.example.com/a?b=c" {
-		t.Errorf("http: %s Location %q, want 308 to https://www.example.com/a?b=c", resp.Status, loc)
-	}
+	wantRedirect(t, cs, r.Host, "https://www.example.com/a?b=c")
 
 	r.Upstream = green
 	if err := p.Upsert(ctx, r); err != nil {
