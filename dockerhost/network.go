@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
@@ -96,4 +97,36 @@ func (h *Host) networksNamed(ctx context.Context, name string) ([]network.Summar
 		return strings.Compare(a.ID, b.ID)
 	})
 	return nets, nil
+}
+
+// PruneNetworks removes the bridge networks tinyforge created (labelled
+// managed, with match's labels, e.g. the sidecar's scope) that no
+// container uses, except those named in keep and those created less than
+// minAge ago (a deploy may have just ensured one and not yet attached its
+// container). The engine itself refuses to remove a network a container is
+// attached to, so a container attached meanwhile keeps it. It returns the
+// names removed; a network that cannot be removed is left for the next
+// call.
+func (h *Host) PruneNetworks(ctx context.Context, match map[string]string, keep []string, minAge time.Duration, now time.Time) ([]string, error) {
+	args := filters.NewArgs(filters.Arg("label", labels.Managed+"=true"), filters.Arg("driver", "bridge"))
+	for k, v := range match {
+		args.Add("label", k+"="+v)
+	}
+	nets, err := h.engine.NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("prune networks: %w", err)
+	}
+	h.netMu.Lock() // not while EnsureNetwork of this process runs
+	defer h.netMu.Unlock()
+	var removed []string
+	for _, n := range nets {
+		if slices.Contains(keep, n.Name) || now.Sub(n.Created) < minAge || n.Labels[labels.Managed] != "true" ||
+			n.Labels[labels.Scope] != match[labels.Scope] { // without a scope, only unscoped networks
+			continue
+		}
+		if h.removeUnused(ctx, n) {
+			removed = append(removed, n.Name)
+		}
+	}
+	return removed, nil
 }

@@ -22,8 +22,9 @@ const (
 )
 
 // reconcileLoop runs a reconcile pass at start (which recovers deploys a
-// previous run left unfinished), every --reconcile-interval, and whenever
-// the events watch kicks it: after an event burst or a (re)subscription.
+// previous run left unfinished), every --reconcile-interval (with the
+// removal of unused networks), and whenever the events watch kicks it:
+// after an event burst or a (re)subscription.
 func (s *Sidecar) reconcileLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ReconcileEvery)
 	defer t.Stop()
@@ -33,6 +34,7 @@ func (s *Sidecar) reconcileLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.pruneNetworks(ctx)
 		case <-s.kicks:
 			// Let the rest of a burst arrive: one pass covers it.
 			select {
