@@ -38,7 +38,7 @@ func isolation(t *testing.T, s *stack) {
 	if out, code := s.exec(app, "-get", hooks+"/v1/hooks/distribution", "-via", "caddy:443"); code != 0 || !strings.HasPrefix(out, "status 405") {
 		t.Errorf("webhook through the edge: exit %d %q, want the sidecar's 405 (GET on a POST endpoint)", code, out)
 	}
-	for _, path := range []string{"/v1/workloads", "/v1/deploy", "/healthz"} {
+	for _, path := range []string{"/v1/workloads", "/v1/deploy", "/healthz", "/metrics", "/ui/", "/v1/deploys/stream"} {
 		if out, code := s.exec(app, "-get", hooks+path, "-via", "caddy:443"); code != 0 || out != "status 404 not found" {
 			t.Errorf("%s through the hooks host: exit %d %q, want Caddy's 404", path, code, out)
 		}
