@@ -105,6 +105,12 @@ func (s *stack) dnsStep(image string) deployer.StepTime {
 	if i < 0 {
 		s.t.Fatalf("deploy of %s has no dns step: %+v", image, ev.Steps)
 	}
+	// The records are in place before the route goes live: the dns step
+	// comes before the switch, in order and in time.
+	sw := slices.IndexFunc(ev.Steps, func(st deployer.StepTime) bool { return st.Step == deployer.StepSwitching })
+	if sw < 0 || sw < i || ev.Steps[sw].At.Before(ev.Steps[i].At) {
+		s.t.Fatalf("deploy of %s: the dns step is not before the switch: %+v", image, ev.Steps)
+	}
 	return ev.Steps[i]
 }
 
