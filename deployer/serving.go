@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"strings"
+	"time"
 
 	"github.com/tinyforge/tinyforge/labels"
 )
@@ -25,29 +26,58 @@ import (
 //
 // Ties on creation time go to the later name: names carry timestamps.
 func Serving(cs []Container, routes []Route) (Container, bool) {
+	return serving(cs, routes, func(c Container) candidate {
+		return candidate{c.ID, c.Name, c.Created, c.Running, c.Health}
+	})
+}
+
+// ServingInstance is Serving over the store's records of the workload's
+// instances (what GET /v1/workloads reports): an instance runs when its
+// recorded state is running, and a record carries no health, so the
+// fallback is the newest running instance. It is the same rule, so the
+// status page and `tinyforge status` name the instance the deployer would.
+func ServingInstance(ins []Instance, routes []Route) (Instance, bool) {
+	return serving(ins, routes, func(in Instance) candidate {
+		return candidate{in.ID, in.Name, in.Created, in.State == StateRunning, ""}
+	})
+}
+
+// candidate is what the serving rule reads of a container or an instance.
+type candidate struct {
+	id, name string
+	created  time.Time
+	running  bool
+	health   string
+}
+
+// serving is the rule of Serving over anything of which a candidate can
+// be read.
+func serving[T any](items []T, routes []Route, read func(T) candidate) (T, bool) {
 	routed := make(map[string]bool, len(routes))
 	for _, r := range routes {
 		routed[r.Container] = true
 	}
-	if c, ok := newest(cs, func(c Container) bool { return c.Running && routed[c.ID] }); ok {
-		return c, true
+	if it, ok := newest(items, read, func(c candidate) bool { return c.running && routed[c.id] }); ok {
+		return it, true
 	}
-	return newest(cs, func(c Container) bool {
-		return c.Running && c.Health != "unhealthy" && c.Health != "starting"
+	return newest(items, read, func(c candidate) bool {
+		return c.running && c.health != "unhealthy" && c.health != "starting"
 	})
 }
 
-// newest returns the newest container of cs that ok accepts.
-func newest(cs []Container, ok func(Container) bool) (Container, bool) {
-	var best Container
+// newest returns the newest item of items that ok accepts.
+func newest[T any](items []T, read func(T) candidate, ok func(candidate) bool) (T, bool) {
+	var best T
+	var bc candidate
 	found := false
-	for _, c := range cs {
+	for _, it := range items {
+		c := read(it)
 		if !ok(c) {
 			continue
 		}
-		if !found || c.Created.After(best.Created) ||
-			(c.Created.Equal(best.Created) && strings.Compare(c.Name, best.Name) > 0) {
-			best, found = c, true
+		if !found || c.created.After(bc.created) ||
+			(c.created.Equal(bc.created) && strings.Compare(c.name, bc.name) > 0) {
+			best, bc, found = it, c, true
 		}
 	}
 	return best, found

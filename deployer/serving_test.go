@@ -43,7 +43,30 @@ func TestServing(t *testing.T) {
 		if ok != (tt.want != "") || got.ID != tt.want {
 			t.Errorf("%s: got %q (%v), want %q", tt.name, got.ID, ok, tt.want)
 		}
+		// The store's instance records carry no health: where Docker
+		// reports none, ServingInstance must pick the same one.
+		ins, healthless := asInstances(tt.cs)
+		if !healthless {
+			continue
+		}
+		in, ok := ServingInstance(ins, tt.routes)
+		if ok != (tt.want != "") || in.ID != tt.want {
+			t.Errorf("%s (instances): got %q (%v), want %q", tt.name, in.ID, ok, tt.want)
+		}
 	}
+}
+
+// asInstances records cs as the store would (state from Docker's), and
+// reports whether none of them has a health status.
+func asInstances(cs []Container) ([]Instance, bool) {
+	var ins []Instance
+	for _, c := range cs {
+		if c.Health != "" {
+			return nil, false
+		}
+		ins = append(ins, Instance{ID: c.ID, Name: c.Name, State: instanceState(c), Created: c.Created})
+	}
+	return ins, true
 }
 
 func TestHasFaces(t *testing.T) {

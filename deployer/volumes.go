@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -49,9 +48,6 @@ type VolumePolicy struct {
 	// namespaced to the workload like a project_named volume.
 	AllowedNamedVolumes []string
 }
-
-// dockerVolumeName is Docker's grammar of volume names.
-var dockerVolumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`)
 
 // ErrVolumeRefused is wrapped by the problems of volumes that resolve to a
 // host path outside the policy.
@@ -155,7 +151,7 @@ func ResolveVolumes(w *labels.Workload, tag string, p VolumePolicy) (mounts []Mo
 			// name only when the operator allows it: otherwise it could be
 			// another workload's private volume or another stack's data.
 			name := v.EffectiveName(key)
-			if !dockerVolumeName.MatchString(name) {
+			if !labels.ValidVolumeName(name) {
 				problem(at+".name", v.Name, nil, "%q is not a valid Docker volume name", name)
 				continue
 			}

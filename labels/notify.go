@@ -14,6 +14,10 @@ const NotifyNone = "none"
 // it: short and plain, since it is also a metric label value.
 var notifyTarget = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
+// ValidNotifyTarget reports whether name is a notify target name, the one
+// grammar of the notify label's names and of notify's --notify NAME=URL.
+func ValidNotifyTarget(name string) bool { return notifyTarget.MatchString(name) }
+
 // NotifyTargets are the target names the notify label lists, each once, in
 // order; nil when the label is unset (the sidecar's default targets) or
 // none (see NotifyMuted).

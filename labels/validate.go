@@ -40,6 +40,11 @@ func (w *Workload) Validate() error { return errors.Join(w.problems()...) }
 // names, host names and Redis keys.
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// ValidWorkloadName reports whether name is a workload name (a DNS label:
+// 1-63 lowercase letters, digits or '-', not starting or ending with '-');
+// secrets checks the workload of an env override with it.
+func ValidWorkloadName(name string) bool { return dnsLabel.MatchString(name) }
+
 // problems lists every problem of the workload, each naming its label.
 func (w *Workload) problems() []error {
 	var errs []error

@@ -66,6 +66,11 @@ var (
 	dockerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
+// ValidVolumeName reports whether name is a Docker volume name: Docker's
+// grammar of names, at least 2 characters. The deployer checks the names
+// it resolves and the sidecar its --allowed-named-volumes with it.
+func ValidVolumeName(name string) bool { return len(name) >= 2 && dockerName.MatchString(name) }
+
 // volumeProblems lists every problem of the workload's volumes; prefix is
 // the workload's label prefix.
 func (w *Workload) volumeProblems(prefix string, bad func(key, value, format string, args ...any)) {

@@ -4,17 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
-)
 
-// validName is a target name: it is a metric label value and a word in a
-// workload label, so it is short and plain.
-var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+	"github.com/tinyforge/tinyforge/labels"
+)
 
 // target is one configured destination: a name, and a shoutrrr service
 // built from its URL. The URL itself is kept only as the pieces to scrub
@@ -33,7 +30,7 @@ func parseEntry(entry string) (name, rawURL string, err error) {
 	if !ok || rawURL == "" {
 		return "", "", errors.New("want NAME=URL")
 	}
-	if !validName.MatchString(name) {
+	if !labels.ValidNotifyTarget(name) {
 		return "", "", fmt.Errorf("target name %q: want 1-32 of a-z, 0-9, '-', '_', starting with a letter or digit", name)
 	}
 	if name == None {

@@ -80,24 +80,11 @@ type Approval struct {
 	Expires time.Time `json:"expires,omitzero"`
 }
 
-// Serving is the instance the workload's routes point at; without routes
-// the newest running instance (as deployer.Serving decides for
-// containers).
+// Serving is the instance that serves the workload, by the deployer's one
+// rule (deployer.ServingInstance): the newest running instance the routes
+// point at, else the newest running one.
 func (w *Workload) Serving() (deployer.Instance, bool) {
-	for _, r := range w.Routes {
-		for _, in := range w.Instances {
-			if in.ID == r.Container {
-				return in, true
-			}
-		}
-	}
-	var best deployer.Instance
-	for _, in := range w.Instances {
-		if in.State == deployer.StateRunning && in.Created.After(best.Created) {
-			best = in
-		}
-	}
-	return best, best.ID != ""
+	return deployer.ServingInstance(w.Instances, w.Routes)
 }
 
 // Last is the newest deploy of the workload.

@@ -26,6 +26,35 @@ func TestServingFollowsRoutesThenNewestRunning(t *testing.T) {
 	}
 }
 
+// The overview names the instance the deployer's rule names: a routed
+// instance that stopped does not serve (the newest running one does, and
+// the reconcile pass re-points the routes at it), and of two routed
+// running instances the newer serves, whatever the order of the routes.
+func TestServingIsTheDeployersRule(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	w := &Workload{
+		Instances: []deployer.Instance{
+			{ID: "stopped", Name: "web-v3", State: deployer.StateExited, Created: t0.Add(time.Hour)},
+			{ID: "old", Name: "web-v1", State: deployer.StateRunning, Created: t0},
+			{ID: "new", Name: "web-v2", State: deployer.StateRunning, Created: t0.Add(time.Minute)},
+		},
+		Routes: []deployer.Route{{Host: "a", Container: "stopped"}},
+	}
+	if in, ok := w.Serving(); !ok || in.ID != "new" {
+		t.Errorf("routed instance stopped: %s %v, want new (the newest running)", in.ID, ok)
+	}
+	w.Routes = []deployer.Route{{Host: "a", Container: "old"}, {Host: "b", Container: "new"}}
+	if in, ok := w.Serving(); !ok || in.ID != "new" {
+		t.Errorf("routes at old and new: %s %v, want new (the newer)", in.ID, ok)
+	}
+	w.Instances[0].State = deployer.StateMissing
+	w.Routes = []deployer.Route{{Host: "a", Container: "stopped"}}
+	w.Instances = w.Instances[:1]
+	if in, ok := w.Serving(); ok {
+		t.Errorf("only a routed instance that is gone: %s serves", in.ID)
+	}
+}
+
 func TestRouteURLAgeShortDigest(t *testing.T) {
 	if u := RouteURL(deployer.Route{Host: "a.test", TLS: true}); u != "https://a.test" {
 		t.Error(u)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/tinyforge/tinyforge/labels"
 )
 
 // ErrNotFound: no registry or env override of that name is stored.
@@ -65,7 +67,6 @@ type Vault struct {
 
 var (
 	registryName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	workloadName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	envKey       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
 )
 
@@ -78,7 +79,7 @@ func CheckRegistryName(name string) error {
 }
 
 func checkEnv(workload, key string) error {
-	if !workloadName.MatchString(workload) {
+	if !labels.ValidWorkloadName(workload) {
 		return fmt.Errorf("workload %q: want a DNS label (lowercase letters, digits, '-')", workload)
 	}
 	if !envKey.MatchString(key) {

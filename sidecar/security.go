@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/labelsig"
 	"github.com/tinyforge/tinyforge/policy"
 	"github.com/tinyforge/tinyforge/secrets"
@@ -101,7 +101,7 @@ func (c *Config) resolveSecurity() error {
 		return fmt.Errorf("--allowed-volume-paths: %w", err)
 	}
 	for _, v := range splitList(s.AllowedNamedVolumes) {
-		if !dockerVolumeName.MatchString(v) {
+		if !labels.ValidVolumeName(v) {
 			return fmt.Errorf("--allowed-named-volumes: %q is not a Docker volume name (letters, digits, '_', '.', '-', starting with a letter or digit)", v)
 		}
 	}
@@ -162,9 +162,6 @@ func parseLimits(s *Security) (policy.Limits, error) {
 	}
 	return l, l.Validate()
 }
-
-// dockerVolumeName is Docker's grammar of volume names.
-var dockerVolumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`)
 
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {
