@@ -57,7 +57,7 @@ func (s *Sidecar) workloadDeploys(w http.ResponseWriter, r *http.Request) error 
 	}
 	all, err := s.store.Events(r.Context(), name, 0)
 	if err != nil {
-		return err
+		return storeDown(err)
 	}
 	if len(all) == 0 && s.controllers.Workload(name) == nil {
 		return httpapi.Errorf(http.StatusNotFound, "unknown workload "+strconv.Quote(name))
@@ -95,7 +95,7 @@ func (s *Sidecar) rollback(ctx context.Context, name, to string) (map[string]str
 	}
 	history, err := s.store.Events(ctx, name, 0)
 	if err != nil {
-		return nil, err
+		return nil, storeDown(err)
 	}
 	current, err := s.servingDigest(ctx, name)
 	if err != nil {
@@ -122,7 +122,7 @@ func (s *Sidecar) rollback(ctx context.Context, name, to string) (map[string]str
 func (s *Sidecar) servingDigest(ctx context.Context, workload string) (string, error) {
 	routes, err := s.store.Routes(ctx, workload)
 	if err != nil {
-		return "", err
+		return "", storeDown(err)
 	}
 	cs, err := s.engine.Containers(ctx, workload)
 	if err != nil {

@@ -20,7 +20,7 @@ func (s *Sidecar) workloadEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	evs, err := s.store.Events(r.Context(), mux.Vars(r)["name"], n)
 	if err != nil {
-		return err
+		return storeDown(err)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
 	return nil
@@ -35,7 +35,7 @@ func (s *Sidecar) globalEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	evs, err := s.store.GlobalEvents(r.Context(), n)
 	if err != nil {
-		return err
+		return storeDown(err)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string][]deployer.Event{"events": evs})
 	return nil
