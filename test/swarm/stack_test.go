@@ -28,12 +28,6 @@ func TestComposeSwarmStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("swarm e2e: starts a private Docker engine")
 	}
-	// Opt-in (make swarm-stack), not part of make test: on Engine 20.10 the
-	// network aliases of dnsrr tasks resolve unreliably (moby#48561), and
-	// this test passed 2 of 3 runs here. docs/swarm.md has the details.
-	if os.Getenv("TINYFORGE_SWARM_STACK") != "1" {
-		t.Skip("compose.swarm.yml stack test: opt-in with TINYFORGE_SWARM_STACK=1 (make swarm-stack); see docs/swarm.md")
-	}
 	if _, err := exec.LookPath("docker"); err != nil {
 		testsvc.Unavailable(t, "the docker CLI is not installed")
 	}
