@@ -85,6 +85,7 @@ func TestComposeSwarmStack(t *testing.T) {
 	// follows the controller's workload (its "workloads changed" log):
 	// pushing earlier would time the registry's retries, not a deploy.
 	w.eventually(3*time.Minute, "Caddy's admin API and the sidecar's workload web", func() bool {
+		time.Sleep(400 * time.Millisecond) // two docker CLI runs per check: not 10 a second
 		return strings.Contains(w.serviceLogs("tf_caddy"), `"admin endpoint started"`) &&
 			strings.Contains(w.serviceLogs("tf_tinyforge"), `"workloads":["web"]`)
 	})
