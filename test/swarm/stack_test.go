@@ -2,7 +2,9 @@ package swarm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +27,6 @@ import (
 func TestComposeSwarmStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("swarm e2e: starts a private Docker engine")
-	}
-	// Opt-in (make swarm-stack), not part of make test: on Engine 20.10 the
-	// network aliases of dnsrr tasks resolve unreliably (moby#48561), and
-	// this test passed 2 of 3 runs here. docs/swarm.md has the details.
-	if os.Getenv("TINYFORGE_SWARM_STACK") != "1" {
-		t.Skip("compose.swarm.yml stack test: opt-in with TINYFORGE_SWARM_STACK=1 (make swarm-stack); see docs/swarm.md")
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
 		testsvc.Unavailable(t, "the docker CLI is not installed")
@@ -57,7 +53,7 @@ func TestComposeSwarmStack(t *testing.T) {
 
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(repoRoot, "compose.swarm.yml"), filepath.Join(dir, "compose.yml"))
-	copyFile(t, filepath.Join(repoRoot, "examples", "caddy.json"), filepath.Join(dir, "examples", "caddy.json"))
+	copyFile(t, filepath.Join(repoRoot, "examples", "caddy.swarm.json"), filepath.Join(dir, "examples", "caddy.swarm.json"))
 	for _, s := range []string{"api_token", "webhook_token", "secret_key", "redis_password"} {
 		v := token()
 		if s == "webhook_token" {
@@ -68,7 +64,7 @@ func TestComposeSwarmStack(t *testing.T) {
 	// DOCKER_SOCKET: the socket proxy must talk to the private engine,
 	// never to the shared one behind /var/run/docker.sock.
 	env := []string{"DOCKER_HOST=" + w.e.Host(), "DOCKER_SOCKET=" + w.e.Socket, "WORKLOAD_NETWORK=" + w.net, "REGISTRY_HOST=127.0.0.1:5000",
-		"APP_REPOSITORY=swarm/app", "DOMAIN=swarm.test", "FACE_TLS=false", "CADDY_TLS=internal"}
+		"APP_REPOSITORY=swarm/app", "DOMAIN=swarm.test", "FACE_TLS=false", "CADDY_TLS=internal", "LOG_LEVEL=debug"}
 	for k, v := range w.images {
 		env = append(env, k+"="+v)
 	}
@@ -85,15 +81,67 @@ func TestComposeSwarmStack(t *testing.T) {
 	})
 	w.startRegistry("tf_hooks")
 
+	// The stack is up when Caddy's admin API listens and the sidecar
+	// follows the controller's workload (its "workloads changed" log):
+	// pushing earlier would time the registry's retries, not a deploy.
+	w.eventually(3*time.Minute, "Caddy's admin API and the sidecar's workload web", func() bool {
+		time.Sleep(400 * time.Millisecond) // two docker CLI runs per check: not 10 a second
+		return strings.Contains(w.serviceLogs("tf_caddy"), `"admin endpoint started"`) &&
+			strings.Contains(w.serviceLogs("tf_tinyforge"), `"workloads":["web"]`)
+	})
+	ready := time.Now()
+	t.Logf("MEASURED: stack deploy -> Caddy and the sidecar up %s", ready.Sub(start).Round(100*time.Millisecond))
+	for _, svc := range []string{"tf_socket-proxy", "tf_redis", "tf_caddy", "tf_tinyforge"} {
+		out, _ := exec.Command("docker", "-H", w.e.Host(), "service", "ps", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", svc).CombinedOutput()
+		t.Logf("docker service ps %s: %s", svc, strings.TrimSpace(string(out)))
+	}
+
 	pushed := w.push("v1")
 	served := w.waitServed("v1", 3*time.Minute)
-	t.Logf("MEASURED: stack deploy -> v1 served %s; push -> served %s", served.Sub(start).Round(100*time.Millisecond), served.Sub(pushed).Round(time.Millisecond))
+	t.Logf("MEASURED: stack: v1 push -> served %s", served.Sub(pushed).Round(time.Millisecond))
 	l := startLoad(w, 100)
-	w.push("v2")
-	w.waitServed("v2", 2*time.Minute)
+	pushed = w.push("v2")
+	served = w.waitServed("v2", 2*time.Minute)
+	t.Logf("MEASURED: stack: v2 push -> served %s (under load)", served.Sub(pushed).Round(time.Millisecond))
 	w.eventually(time.Minute, "one service of web", func() bool { return len(w.services()) == 1 })
 	sent, failed, _ := l.stop()
 	t.Logf("MEASURED: stack: v1 -> v2 under load: %d requests, %d failed", sent, len(failed))
+
+	// Every name the stack uses resolved at once: no failed lookup in the
+	// logs of the sidecar, Caddy or the registry.
+	logs := map[string]string{"tf_tinyforge": w.serviceLogs("tf_tinyforge"), "tf_caddy": w.serviceLogs("tf_caddy")}
+	out, _ := exec.Command("docker", "-H", w.e.Host(), "logs", "registry").CombinedOutput()
+	logs["registry"] = string(out)
+	for name, log := range logs {
+		bad := lookupErrors(log)
+		t.Logf("MEASURED: %s: %d failed lookups", name, len(bad))
+		if len(bad) > 0 {
+			t.Errorf("%s: %d failed name lookups; first:\n%s", name, len(bad), strings.Join(bad[:min(5, len(bad))], "\n"))
+		}
+	}
+	// Caddy's admin API is reached on the control network, never on the
+	// hooks or the workloads network (where Caddy has addresses too).
+	control := w.subnet("tf_control")
+	reqs := 0
+	for _, line := range strings.Split(logs["tf_caddy"], "\n") {
+		if !strings.Contains(line, `"logger":"admin.api","msg":"received request"`) {
+			continue
+		}
+		var entry struct {
+			RemoteIP string `json:"remote_ip"`
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("caddy admin log line: %v: %s", err, line)
+		}
+		reqs++
+		if ip := net.ParseIP(entry.RemoteIP); ip == nil || !control.Contains(ip) {
+			t.Errorf("Caddy's admin API was called from %s, outside tf_control (%s)", entry.RemoteIP, control)
+		}
+	}
+	if reqs == 0 {
+		t.Error("no admin API request in Caddy's log")
+	}
+	t.Logf("MEASURED: %d admin API requests, all from tf_control (%s)", reqs, control)
 	if len(failed) > 0 {
 		t.Errorf("%d of %d requests failed; first: %v", len(failed), sent, failed[:min(5, len(failed))])
 	}
@@ -129,7 +177,7 @@ func (w *world) startRegistry(hooks string) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	endpoint := fmt.Sprintf("[{name: tinyforge, url: 'http://tinyforge-hooks:9080/v1/hooks/distribution', headers: {Authorization: ['Bearer %s']}, timeout: 2s, threshold: 5, backoff: 1s}]", w.hookToken)
+	endpoint := fmt.Sprintf("[{name: tinyforge, url: 'http://tf_tinyforge.tf_hooks:9080/v1/hooks/distribution', headers: {Authorization: ['Bearer %s']}, timeout: 2s, threshold: 5, backoff: 1s}]", w.hookToken)
 	port := nat.Port("5000/tcp")
 	resp, err := w.cli.ContainerCreate(ctx,
 		&container.Config{Image: w.images["REGISTRY_IMAGE"], Env: []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS=" + endpoint}, ExposedPorts: nat.PortSet{port: {}}},
@@ -175,4 +223,41 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// serviceLogs is the whole output of a service's tasks (docker service logs).
+func (w *world) serviceLogs(svc string) string {
+	out, _ := exec.Command("docker", "-H", w.e.Host(), "service", "logs", "--raw", svc).CombinedOutput()
+	return string(out)
+}
+
+// subnet is the first IPv4 subnet of a network on the manager.
+func (w *world) subnet(name string) *net.IPNet {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := w.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err != nil {
+		w.t.Fatalf("network %s: %v", name, err)
+	}
+	for _, c := range n.IPAM.Config {
+		if _, sn, err := net.ParseCIDR(c.Subnet); err == nil && sn.IP.To4() != nil {
+			return sn
+		}
+	}
+	w.t.Fatalf("network %s has no IPv4 subnet: %+v", name, n.IPAM.Config)
+	return nil
+}
+
+// lookupErrors are the lines of a log that report a failed name lookup
+// (Go's "lookup <name> on 127.0.0.11:53: ...").
+func lookupErrors(log string) []string {
+	var bad []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "lookup ") && (strings.Contains(l, "no such host") || strings.Contains(l, "i/o timeout") ||
+			strings.Contains(l, "server misbehaving") || strings.Contains(l, ":53")) {
+			bad = append(bad, l)
+		}
+	}
+	return bad
 }
