@@ -68,7 +68,8 @@ fuzz:
 	  dir=$$(dirname $$file); \
 	  for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 	    echo "fuzz $$dir $$fn ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$dir; \
+	    timeout --kill-after=10 300 $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$dir \
+	      || { echo "fuzz $$dir $$fn failed or did not end within 300 s" >&2; exit 1; }; \
 	  done; \
 	done
 

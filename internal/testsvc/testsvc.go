@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -105,6 +106,11 @@ func StartProcess(t testing.TB, dir string, name string, args ...string) *exec.C
 		t.Fatalf("log file for %s: %v", name, err)
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// The service dies with the test process even when that process
+	// crashes (cleanups do not run then): a fuzz worker that panics would
+	// otherwise leave its Redis holding the worker's pipes to the fuzzing
+	// coordinator, which then waits for them forever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
