@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -81,7 +82,7 @@ func New(cfg Config) *UI {
 func (u *UI) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
+	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticFiles(static)))
 	mux.HandleFunc("GET /ui/login", u.loginPage)
 	mux.HandleFunc("POST /ui/login", u.login)
 	mux.HandleFunc("POST /ui/logout", u.action(u.logout))
@@ -198,4 +199,18 @@ func secure(r *http.Request) bool {
 // tokenMatches compares a submitted token in constant time.
 func tokenMatches(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// staticFiles serves the page's own files. A name that is no file name at
+// all (not valid UTF-8, say) is not found: http.FileServerFS would answer
+// 500 for it, as if the server had failed.
+func staticFiles(files fs.FS) http.Handler {
+	srv := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name := strings.TrimPrefix(r.URL.Path, "/"); name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
 }
