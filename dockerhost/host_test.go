@@ -117,10 +117,13 @@ func TestPullMissingTag(t *testing.T) {
 // manifest. The pull tries again for a few seconds and gets the tag once
 // the registry has it.
 func TestPullWaitsForATagBeingLinked(t *testing.T) {
-	_, h := newHost(t)
+	cli, h := newHost(t)
 	reg := testsvc.Registry(t, nil)
 	repo := "tinyforge-" + testsvc.RunID + "/late"
 	ref := reg.Ref(repo + ":v1")
+	t.Cleanup(func() {
+		_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
 	pushed := make(chan string, 1)
 	go func() {
 		time.Sleep(400 * time.Millisecond)
