@@ -77,3 +77,20 @@ func removeRef(t testing.TB, cli *client.Client, ref string) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// MakeImage runs `make image` in root into a private tag (name:RunID),
+// binary and build context (the tracked bin/ is left alone), labelled
+// with the run, and removes the image when the test ends.
+func MakeImage(t testing.TB, cli *client.Client, root, name string) string {
+	t.Helper()
+	ref := name + ":" + RunID
+	tmp := t.TempDir()
+	cmd := exec.Command("make", "image", "IMAGE="+ref, "BIN="+filepath.Join(tmp, "tinyforge"), "IMAGE_CTX="+filepath.Join(tmp, "ctx"),
+		"IMAGE_FLAGS=--label "+RunLabel+"="+RunID)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { removeRef(t, cli, ref) })
+	return ref
+}

@@ -16,16 +16,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
@@ -401,25 +398,7 @@ func (w *world) logs(id string, lines int) string {
 	}, b.String())
 }
 
-// makeImage runs `make image` into a private tag and removes it at the end.
+// makeImage is testsvc.MakeImage under this package's name.
 func makeImage(t *testing.T, cli *client.Client) string {
-	t.Helper()
-	ref := "tinyforge-swarm-test:" + testsvc.RunID
-	tmp := t.TempDir()
-	cmd := exec.Command("make", "image", "IMAGE="+ref, "BIN="+filepath.Join(tmp, "tinyforge"), "IMAGE_CTX="+filepath.Join(tmp, "ctx"),
-		"IMAGE_FLAGS=--label "+testsvc.RunLabel+"="+testsvc.RunID)
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make image: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { removeImage(t, cli, ref) })
-	return ref
-}
-
-func removeImage(t *testing.T, cli *client.Client, ref string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
-		t.Logf("remove image %s: %v", ref, err)
-	}
+	return testsvc.MakeImage(t, cli, repoRoot, "tinyforge-swarm-test")
 }
