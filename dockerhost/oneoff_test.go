@@ -3,7 +3,6 @@ package dockerhost_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +59,9 @@ func TestOneOffRunsToCompletion(t *testing.T) {
 	// stdout and stderr are two streams: Docker keeps the order within
 	// each, not how they interleave.
 	out, err := h.Output(ctx, failing, 4096)
-	if want := "release of v9\nDB=db:5432\nrelease failed: exit 3\n"; err != nil || !sameLines(out, want) ||
-		!strings.Contains(out, "release of v9\nDB=db:5432\n") {
-		t.Fatalf("Output = %q, %v; want the lines of %q, stdout's in order", out, err, want)
+	stdout, stderr := []string{"release of v9", "DB=db:5432"}, []string{"release failed: exit 3"}
+	if err != nil || !testsvc.Interleaved(out, stdout, stderr) {
+		t.Fatalf("Output = %q, %v; want the lines of stdout %q and stderr %q, each in order", out, err, stdout, stderr)
 	}
 	out, err = h.Output(ctx, failing, 30)
 	if kept, cut := strings.CutPrefix(out, "[earlier output cut]\n"); err != nil || !cut || len(kept) > 30 || !strings.HasSuffix(out, "\n") ||
@@ -84,12 +83,4 @@ func TestOneOffRunsToCompletion(t *testing.T) {
 	if !errors.Is(err, dockerhost.ErrUnsafe) || !strings.Contains(err.Error(), "network mode") {
 		t.Fatalf("one-off on the host network: %v, want ErrUnsafe", err)
 	}
-}
-
-// sameLines reports whether a and b hold the same lines, in any order.
-func sameLines(a, b string) bool {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
 }
