@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/tinyforge/tinyforge/deployer"
 	"github.com/tinyforge/tinyforge/dockerhost"
 	"github.com/tinyforge/tinyforge/intake"
+	"github.com/tinyforge/tinyforge/internal/fuzzreq"
 	"github.com/tinyforge/tinyforge/internal/testsvc"
 	"github.com/tinyforge/tinyforge/labels"
 	"github.com/tinyforge/tinyforge/redisstore"
@@ -200,22 +200,15 @@ func FuzzManagementAPI(f *testing.F) {
 		if creds&4 != 0 {
 			body += "&csrf=" + csrf
 		}
-		var raw strings.Builder
-		fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: tinyforge.test\r\n", method, target)
-		for _, line := range strings.Split(header, "\n") {
-			if line = strings.TrimSuffix(line, "\r"); line != "" {
-				raw.WriteString(line + "\r\n")
-			}
-		}
+		var extra []string
 		if creds&1 != 0 {
-			raw.WriteString("Authorization: Bearer " + secAPIToken + "\r\n")
+			extra = append(extra, "Authorization: Bearer "+secAPIToken)
 		}
 		if creds&2 != 0 {
-			raw.WriteString("Cookie: " + cookie + "\r\n")
+			extra = append(extra, "Cookie: "+cookie)
 		}
-		fmt.Fprintf(&raw, "Content-Length: %d\r\n\r\n%s", len(body), body)
-		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw.String())))
-		if err != nil || req.URL.Path == "" || req.URL.Path[0] != '/' {
+		req, raw, ok := fuzzreq.Parse("tinyforge.test", method, target, header, extra, body)
+		if !ok {
 			return // a server answers 400 before any handler
 		}
 		n := fuzzRemote.Add(1)
@@ -247,7 +240,7 @@ func FuzzManagementAPI(f *testing.F) {
 		}
 		carries := false
 		for _, s := range secrets {
-			if strings.Contains(raw.String(), s) {
+			if strings.Contains(raw, s) {
 				carries = true
 			}
 		}

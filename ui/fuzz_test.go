@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tinyforge/tinyforge/internal/fuzzreq"
 	"github.com/tinyforge/tinyforge/overview"
 )
 
@@ -72,19 +72,12 @@ func FuzzPage(f *testing.F) {
 		if creds&2 != 0 {
 			body += "&csrf=" + url.QueryEscape(csrf)
 		}
-		var raw strings.Builder
-		fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: tinyforge.test\r\n", method, target)
-		for _, line := range strings.Split(header, "\n") {
-			if line = strings.TrimSuffix(line, "\r"); line != "" {
-				raw.WriteString(line + "\r\n")
-			}
-		}
+		var extra []string
 		if creds&1 != 0 {
-			raw.WriteString("Cookie: " + sessionCookie + "=" + cookie + "\r\n")
+			extra = append(extra, "Cookie: "+sessionCookie+"="+cookie)
 		}
-		fmt.Fprintf(&raw, "Content-Length: %d\r\n\r\n%s", len(body), body)
-		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw.String())))
-		if err != nil || req.URL.Path == "" || req.URL.Path[0] != '/' {
+		req, rawText, ok := fuzzreq.Parse("tinyforge.test", method, target, header, extra, body)
+		if !ok {
 			return // a server answers 400 before any handler
 		}
 		req.RemoteAddr = "192.0.2.1:4242"
@@ -103,7 +96,6 @@ func FuzzPage(f *testing.F) {
 		if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 			t.Fatalf("%s: without the security headers", what)
 		}
-		rawText := raw.String()
 		hasSession, hasCSRF := strings.Contains(rawText, cookie), strings.Contains(rawText, csrf) || strings.Contains(rawText, url.QueryEscape(csrf))
 		if !(hasSession && hasCSRF) && len(src.Calls()) != before {
 			t.Fatalf("%s: an action reached the source without the session and its CSRF token: %q", what, src.Calls()[before:])
