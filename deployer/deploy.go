@@ -36,7 +36,7 @@ func (e *Engine) Deploy(ctx context.Context, w *labels.Workload, req Request) (R
 	locked := e.Now()
 	ctx, release := e.keepLease(ctx, lease)
 	defer release()
-	if err := e.recoverOpen(ctx, lease, w.Name); err != nil {
+	if _, err := e.recoverOpen(ctx, lease, w.Name); err != nil {
 		return Result{}, fmt.Errorf("recover unfinished deploys of %s: %w", w.Name, err)
 	}
 	d := e.newDeploy(w, req, network, lease, locked)

@@ -90,7 +90,7 @@ func containerByID(cs []Container, id string) (Container, bool) {
 
 // recoverJournal carries out PlanRecovery for j under lease l (held for
 // j's workload), closes the journal and records the outcome in history.
-// containers and routes are the workload's, from this pass's snapshot.
+// containers and routes are the workload's, read under l.
 func (e *Engine) recoverJournal(ctx context.Context, l Lease, j Journal, containers []Container, routes []Route) error {
 	action := PlanRecovery(j, containers, routes)
 	log := e.Log.With().Str(logkey.Workload, j.Workload).Str(logkey.Deploy, j.ID).
@@ -308,14 +308,18 @@ func (e *Engine) withPorts(ctx context.Context, c Container) Container {
 // lease l, so a deploy that takes the lock after a crash starts from a
 // settled state instead of building on a half-done one. Drains of earlier
 // deploys are no such thing: they run in the background (adopted when no
-// one here works on them) and never hold up the deploy. It costs one
-// journal read, and Docker calls only when there is something to recover.
-func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) error {
+// one here works on them) and never hold up the deploy. It reads the
+// journals, containers and routes under the lease (a snapshot taken
+// without it may show a deploy that has ended since), costs one journal
+// read, and Docker calls only when there is something to recover. It
+// returns how many deploys it recovered.
+func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) (int, error) {
 	js, err := e.Coord.Journals(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var drains []Journal
+	recovered := 0
 	for _, j := range js {
 		if j.Workload != workload {
 			continue
@@ -326,18 +330,19 @@ func (e *Engine) recoverOpen(ctx context.Context, l Lease, workload string) erro
 		}
 		cs, err := e.Containers(ctx, workload)
 		if err != nil {
-			return err
+			return recovered, err
 		}
 		routes, err := e.Store.Routes(ctx, workload)
 		if err != nil {
-			return err
+			return recovered, err
 		}
 		if err := e.recoverJournal(ctx, l, j, cs, routes); err != nil {
-			return err
+			return recovered, err
 		}
+		recovered++
 	}
 	e.adopt(drains)
-	return nil
+	return recovered, nil
 }
 
 // errSkipped marks a workload whose lock was busy during a pass.

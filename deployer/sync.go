@@ -228,13 +228,12 @@ func (e *Engine) confirmAdoptions(ctx context.Context, plans []WorkloadPlan) ([]
 func (e *Engine) apply(ctx context.Context, l Lease, p WorkloadPlan, w *labels.Workload, rep *SyncReport) error {
 	log := e.Log.With().Str(logkey.Workload, p.Workload).Int64("epoch", l.Epoch).Logger()
 	if len(p.Recover) > 0 {
-		for _, j := range p.Recover {
-			if err := e.recoverJournal(ctx, l, j, p.Containers, p.Routes); err != nil {
-				return err
-			}
-			rep.Recovered++
-		}
-		return nil
+		// The pass's snapshot was taken without the lock: a deploy it saw
+		// in flight may have ended since. What to recover is read again
+		// now that the lock is held, as a deploy does before it starts.
+		n, err := e.recoverOpen(ctx, l, p.Workload)
+		rep.Recovered += n
+		return err
 	}
 	if len(p.Drifted)+len(p.Adopt) > 0 {
 		if err := e.Coord.Commit(ctx, l, Writes{Refresh: p.Drifted, Instances: p.Adopt}); err != nil {

@@ -273,3 +273,59 @@ func TestPlanSyncAdoptsNoContainerOnItsWayOut(t *testing.T) {
 		t.Fatalf("adopted %v, want a and d", got)
 	}
 }
+
+// lockHook runs before, once, ahead of the first TryLock: what happens
+// between a reconcile pass's snapshot and its taking the workload's lock.
+type lockHook struct {
+	Coordinator
+	before func()
+}
+
+func (h *lockHook) TryLock(ctx context.Context, workload, owner string, ttl time.Duration) (Lease, bool, error) {
+	if f := h.before; f != nil {
+		h.before = nil
+		f()
+	}
+	return h.Coordinator.TryLock(ctx, workload, owner, ttl)
+}
+
+// TestSyncRecoversNoDeployThatEndedAfterItsSnapshot: a reconcile pass
+// reads the journals while a deploy is in flight (its journal open at
+// healthy); the deploy then switches, succeeds and lets go of the lock
+// before the pass takes it. The pass must not "recover" the deploy from
+// its stale snapshot: undoing it would remove the container that now
+// serves, and record a rollback that never happened.
+func TestSyncRecoversNoDeployThatEndedAfterItsSnapshot(t *testing.T) {
+	f := newFixture(t)
+	f.mustDeploy(t, "v1")
+	reached, release := blockAt(f.engine, StepHealthy)
+	done := f.deployAsync(f.engine, "v2")
+	<-reached
+	b := f.newEngine("b")
+	b.Coord = &lockHook{Coordinator: f.coord, before: func() {
+		release()
+		if err := <-done; err != nil {
+			t.Errorf("deploy of v2: %v", err)
+		}
+		f.drained(f.engine)
+	}}
+	rep, err := b.Sync(context.Background(), map[string]*labels.Workload{"web": f.w})
+	if err != nil || rep.Recovered != 0 {
+		t.Fatalf("sync = %+v, %v; want nothing recovered", rep, err)
+	}
+	f.store.mu.Lock()
+	evs := slices.Clone(f.store.events["web"])
+	f.store.mu.Unlock()
+	if ev := evs[len(evs)-1]; ev.Tag != "v2" || ev.Outcome != OutcomeDeployed || ev.Note != "" {
+		t.Fatalf("newest event %+v, want v2 deployed", ev)
+	}
+	routed := f.routedContainers()
+	if len(routed) != 1 {
+		t.Fatalf("routed containers %v, want v2's only", routed)
+	}
+	for id := range routed {
+		if c, err := f.docker.Inspect(context.Background(), id); err != nil || !c.Running || c.Labels[labels.ManagedTag] != "v2" {
+			t.Fatalf("routed container %s: %+v, %v; want v2's, running", id, c, err)
+		}
+	}
+}
